@@ -1,0 +1,158 @@
+/**
+ * `packetwave analyze [FILE...]`: runs the pipeline over capture files and
+ * prints what it found, as text or (`--json`) as JSON on stdout.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { Analyzer } from "../engine/analyzer.ts";
+import type { AnalysisSummary } from "../engine/summary.ts";
+import { ProgressBar } from "./progress.ts";
+import { formatBytes, renderTable } from "./table.ts";
+
+/** Directory of the captures analyzed when no file is given. */
+export const DEFAULT_CAPTURE_DIR = new URL("../fixtures/seed/", import.meta.url);
+
+const USAGE = `Usage: packetwave analyze [options] [FILE...]
+
+Analyzes pcap/pcapng captures (gzip-compressed too; - reads stdin).
+With no FILE, analyzes the bundled captures in fixtures/seed/.
+
+Options:
+  --json          print the result as JSON on stdout
+  --no-progress   never draw a progress bar
+  -h, --help      show this help`;
+
+/**
+ * Runs the analyze command.
+ *
+ * @param args Arguments after `analyze`.
+ * @returns The process exit code: 0, 1 when an input could not be read, 2 on bad usage.
+ */
+export async function analyzeCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: "boolean", default: false },
+        "no-progress": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    console.error(`packetwave analyze: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const files = parsed.positionals.length > 0 ? parsed.positionals : await defaultCaptures();
+  if (files.length === 0) {
+    console.error(`packetwave analyze: no file given and no bundled capture found\n\n${USAGE}`);
+    return 2;
+  }
+  const bar = new ProgressBar(parsed.values["no-progress"] ? false : undefined);
+  const analyzer = new Analyzer({
+    onProgress: (done, total, name) => bar.update(done, total, name),
+  });
+  let failed = false;
+  for (const file of files) {
+    if (!(await analyzer.analyzeFile(file))) failed = true;
+  }
+  const summary = analyzer.finish();
+  bar.clear();
+  for (const input of summary.inputs) {
+    if (input.error) {
+      console.error(`packetwave analyze: ${input.name}: ${input.error}`);
+      failed = true;
+    }
+  }
+  if (parsed.values.json) console.log(JSON.stringify(summary, null, 2));
+  else console.log(renderSummary(summary));
+  return failed ? 1 : 0;
+}
+
+/** Lists the bundled default captures, sorted by name. */
+export async function defaultCaptures(): Promise<string[]> {
+  const files: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(DEFAULT_CAPTURE_DIR)) {
+      if (entry.isFile && /\.(pcap|pcapng)(\.gz)?$/.test(entry.name)) {
+        files.push(new URL(entry.name, DEFAULT_CAPTURE_DIR).pathname);
+      }
+    }
+  } catch {
+    return [];
+  }
+  return files.sort();
+}
+
+/**
+ * Renders a summary as text for the terminal.
+ *
+ * @param s The summary.
+ * @returns Several lines of text.
+ */
+export function renderSummary(s: AnalysisSummary): string {
+  const out: string[] = [];
+  const when = s.firstTs === null
+    ? "no packets"
+    : `${new Date(s.firstTs * 1000).toISOString()} .. ${
+      new Date((s.lastTs ?? 0) * 1000).toISOString()
+    }`;
+  out.push(`packetwave: ${s.inputs.length} input(s), ${s.packets.total} frames, ${when}`);
+  out.push("");
+  out.push(renderTable(
+    [{ title: "input" }, { title: "format" }, { title: "frames", right: true }, {
+      title: "size",
+      right: true,
+    }, {
+      title: "status",
+    }],
+    s.inputs.map((i) => [
+      i.name.split("/").pop() ?? i.name,
+      i.format,
+      String(i.frames),
+      formatBytes(i.bytes),
+      i.error ? `error: ${i.error}` : "ok",
+    ]),
+    2,
+  ));
+  out.push("");
+  const p = s.packets;
+  out.push(`Packets by link type: ${entries(p.byLinkType)}`);
+  out.push(
+    `  IPv4 ${p.ipv4}, IPv6 ${p.ipv6}, non-IP ${p.nonIp}; UDP ${p.udp}, TCP ${p.tcp}, SCTP ${p.sctp}; ` +
+      `IP fragments ${p.ipFragments} (${p.reassembled} datagrams rebuilt); tunnelled ${p.tunnelled}`,
+  );
+  out.push("");
+  out.push(
+    `SIP messages: ${s.sip.messages} in ${s.sip.dialogs} dialog(s) (by Call-ID); ${
+      entries(s.sip.transports)
+    }`,
+  );
+  out.push(`  requests:  ${entries(s.sip.requests) || "none"}`);
+  out.push(`  responses: ${entries(s.sip.responses) || "none"}`);
+  out.push("");
+  out.push(
+    `RTP: ${s.media.rtpPackets} packets in ${s.media.rtpStreams} stream(s); RTCP: ${s.media.rtcpPackets} packets`,
+  );
+  out.push("");
+  out.push(`Anomalies: ${s.anomalies.total}`);
+  if (s.anomalies.total > 0) {
+    out.push(renderTable(
+      [{ title: "reason" }, { title: "count", right: true }],
+      Object.entries(s.anomalies.byReason).map(([r, n]) => [r, String(n)]),
+      2,
+    ));
+  }
+  return out.join("\n");
+}
+
+function entries(counts: Record<string, number>): string {
+  return Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(", ");
+}

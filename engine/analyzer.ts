@@ -1,0 +1,229 @@
+/**
+ * The pipeline: source → decode → normalize → (track → rules → plugins).
+ * One {@link Analyzer} reads one or more sources in turn and keeps their
+ * state together, so calls spanning two files of a rotated capture join up.
+ *
+ * @module
+ */
+
+import type { Frame, FrameSource, SourceAnomaly } from "./capture/frame.ts";
+import { CaptureFormatError } from "./capture/frame.ts";
+import { openCapture } from "./capture/open.ts";
+import { PacketDecoder } from "./decode/decoder.ts";
+import { type DecodedPacket, IP_PROTO_SCTP, IP_PROTO_TCP, IP_PROTO_UDP } from "./decode/packet.ts";
+import { TcpSipTracker } from "./decode/tcp_sip.ts";
+import { EventBus } from "./event_bus.ts";
+import type { AnomalyLayer, Endpoint, SipTransport } from "./events.ts";
+import { looksLikeSip } from "./sip/detect.ts";
+import { parseSipMessage } from "./sip/parse.ts";
+import { type AnalysisSummary, SummaryCounters } from "./summary.ts";
+
+/** Options of an {@link Analyzer}. */
+export interface AnalyzerOptions {
+  /** The event bus to publish on; a new one by default. */
+  bus?: EventBus;
+  /** Called with bytes read and total bytes of the current input. */
+  onProgress?: (bytesRead: number, totalBytes: number, input: string) => void;
+}
+
+/** Runs the pipeline over capture sources. */
+export class Analyzer {
+  /** Where events are published. */
+  readonly bus: EventBus;
+  readonly #counters = new SummaryCounters();
+  readonly #decoder: PacketDecoder;
+  readonly #tcp: TcpSipTracker;
+  readonly #options: AnalyzerOptions;
+  #frame = 0;
+  #ts = 0;
+  /** The packet being handled, for events raised deep in the stack. */
+  #packet: DecodedPacket | null = null;
+
+  /** @param options Bus and progress callback. */
+  constructor(options: AnalyzerOptions = {}) {
+    this.#options = options;
+    this.bus = options.bus ?? new EventBus();
+    this.#decoder = new PacketDecoder({
+      onPacket: (p) => this.#onPacket(p),
+      onAnomaly: (layer, reason, detail) => this.#anomaly(layer, reason, detail),
+    });
+    this.#tcp = new TcpSipTracker({
+      onMessage: (bytes, start, end, transport) => this.#onSip(bytes, start, end, transport),
+      onAnomaly: (reason, detail) => this.#anomaly("tcp", reason, detail),
+    });
+  }
+
+  /**
+   * Opens a capture file (or `-` for stdin) and runs it through the pipeline.
+   * A file that cannot be read is recorded in the summary's inputs with its error.
+   *
+   * @param path Path or `-`.
+   * @returns Whether the file could be read.
+   */
+  async analyzeFile(path: string): Promise<boolean> {
+    let opened;
+    try {
+      opened = await openCapture(path);
+    } catch (error) {
+      this.#counters.inputs.push({
+        name: path,
+        format: "unknown",
+        frames: 0,
+        bytes: 0,
+        error: describeError(error),
+      });
+      return false;
+    }
+    try {
+      await this.analyzeSource(opened.source);
+      return true;
+    } finally {
+      opened.close();
+    }
+  }
+
+  /**
+   * Runs a source through the pipeline.
+   *
+   * @param source Any frame source.
+   */
+  async analyzeSource(source: FrameSource): Promise<void> {
+    const input = {
+      name: source.name,
+      format: "unknown",
+      frames: 0,
+      bytes: 0,
+      error: null as string | null,
+    };
+    this.#counters.inputs.push(input);
+    try {
+      const summary = await source.run({
+        onFrame: (frame) => this.onFrame(frame),
+        onAnomaly: (a) => this.#sourceAnomaly(a),
+        onProgress: (read, total) => this.#options.onProgress?.(read, total, source.name),
+      });
+      input.format = summary.format;
+      input.frames = summary.frames;
+      input.bytes = summary.bytes;
+    } catch (error) {
+      if (!(error instanceof CaptureFormatError)) throw error;
+      input.error = error.message;
+    }
+  }
+
+  /**
+   * Processes one frame (for sources driven from outside, such as live capture).
+   *
+   * @param frame The frame; read only during the call.
+   */
+  onFrame(frame: Frame): void {
+    const c = this.#counters;
+    c.linkTypes.add(frame.linkType);
+    if (c.firstTs === null) c.firstTs = frame.ts;
+    c.lastTs = frame.ts;
+    this.#frame = frame.number;
+    this.#ts = frame.ts;
+    this.#decoder.decode(frame);
+  }
+
+  /** Ends the analysis: flushes what is pending and returns the summary. */
+  finish(): AnalysisSummary {
+    this.#decoder.flush();
+    this.#tcp.flush();
+    return this.#counters.toJSON(this.#decoder.counters);
+  }
+
+  #onPacket(p: DecodedPacket): void {
+    this.#packet = p;
+    const c = this.#counters;
+    if (p.protocol === IP_PROTO_UDP) {
+      c.udp++;
+      this.#onDatagram(p, "udp");
+    } else if (p.protocol === IP_PROTO_TCP) {
+      c.tcp++;
+      this.#tcp.push(p);
+    } else if (p.protocol === IP_PROTO_SCTP) {
+      c.sctp++;
+      this.#onDatagram(p, "sctp");
+    }
+    this.#packet = null;
+  }
+
+  #onDatagram(p: DecodedPacket, transport: SipTransport): void {
+    const b = p.bytes;
+    const s = p.payloadStart;
+    const length = p.payloadEnd - s;
+    if (length === 0) return;
+    const first = b[s]!;
+    if ((first & 0xc0) === 0x80) {
+      // RTP or RTCP (version 2): the media stage.
+      return;
+    }
+    if (looksLikeSip(b, s, length)) this.#onSip(b, s, p.payloadEnd, transport);
+  }
+
+  #onSip(bytes: Uint8Array, start: number, end: number, transport: SipTransport): void {
+    const p = this.#packet;
+    if (!p) return;
+    const result = parseSipMessage(bytes.subarray(start, end));
+    if (!result.ok) {
+      this.#anomaly("sip", result.reason, `malformed SIP message over ${transport}`);
+      return;
+    }
+    const message = result.message;
+    const c = this.#counters;
+    c.transports.add(transport);
+    if (message.callId) c.callIds.add(message.callId, p.ts);
+    const src: Endpoint = { ip: p.srcAddress(), port: p.srcPort };
+    const dst: Endpoint = { ip: p.dstAddress(), port: p.dstPort };
+    if (message.kind === "request") {
+      c.requests.add(message.method);
+      this.bus.emit({
+        type: "sip.request",
+        ts: p.ts,
+        frame: p.frameNumber,
+        src,
+        dst,
+        transport,
+        message,
+      });
+    } else {
+      c.responses.add(message.status);
+      this.bus.emit({
+        type: "sip.response",
+        ts: p.ts,
+        frame: p.frameNumber,
+        src,
+        dst,
+        transport,
+        message,
+      });
+    }
+  }
+
+  #anomaly(layer: AnomalyLayer, reason: string, detail: string, offset?: number): void {
+    this.#counters.anomalies.add(reason);
+    if (!this.bus.has("anomaly")) return;
+    this.bus.emit({
+      type: "anomaly",
+      ts: this.#ts,
+      frame: this.#frame,
+      layer,
+      reason,
+      detail,
+      ...(offset === undefined ? {} : { offset }),
+    });
+  }
+
+  #sourceAnomaly(a: SourceAnomaly): void {
+    this.#anomaly("capture", a.reason, a.detail, a.offset);
+  }
+}
+
+/** A one-line description of an error for reports. */
+function describeError(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "file not found";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,56 @@
+/**
+ * The packetwave command line.
+ *
+ * ```sh
+ * deno task analyze [FILE...]        # summary of captures (the bundled ones by default)
+ * deno run -A main.ts analyze --json capture.pcapng
+ * ```
+ *
+ * @module
+ */
+
+import { analyzeCommand } from "./cli/analyze.ts";
+
+/** The version printed by `packetwave --version`. */
+export const VERSION = "0.1.0";
+
+const USAGE = `packetwave ${VERSION} — passive SIP/RTP call analyzer and recorder
+
+Usage: packetwave <command> [options]
+
+Commands:
+  analyze [FILE...]   analyze capture files (pcap, pcapng; - for stdin)
+  help                show this help
+
+Run 'packetwave <command> --help' for a command's options.`;
+
+/**
+ * Runs the command line.
+ *
+ * @param args Command-line arguments.
+ * @returns The exit code.
+ */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case "analyze":
+      return await analyzeCommand(rest);
+    case undefined:
+    case "help":
+    case "-h":
+    case "--help":
+      console.log(USAGE);
+      return 0;
+    case "--version":
+    case "version":
+      console.log(VERSION);
+      return 0;
+    default:
+      console.error(`packetwave: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await main(Deno.args);
+}
