@@ -51,7 +51,7 @@ Deno.test({
       for (let i = 0; i < 4; i++) {
         const cut = 24 + Math.floor(next() * (bytes.length - 24));
         const run = await analyzeBytes(bytes.subarray(0, cut));
-        const complete = clean.frames.filter((f, j) =>
+        const complete = clean.frames.filter((_f, j) =>
           (clean.frames[j + 1]?.offset ?? bytes.length) <= cut
         );
         const started = clean.frames.filter((f) => f.offset < cut);
@@ -117,7 +117,6 @@ Deno.test({
       const victim = clean.frames[Math.floor(clean.frames.length / 2)]!;
       // An absurd captured length in the middle record's header.
       new DataView(fuzzed.buffer).setUint32(victim.offset + 8, 0xfffffff0, bytes[0] === 0xd4);
-      void next;
       const run = await analyzeBytes(fuzzed);
       const after = clean.frames.filter((f) => f.offset > victim.offset).length;
       const before = clean.frames.filter((f) => f.offset < victim.offset).length;
