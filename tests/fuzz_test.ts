@@ -108,7 +108,6 @@ Deno.test({
   name: "fuzz: damaged record headers are stepped over and later records still read",
   ignore: captures.length === 0,
   async fn() {
-    const next = random(3);
     for (const name of captures.filter((n) => n.endsWith(".pcap"))) {
       const bytes = await Deno.readFile(`${SHARED_CAPTURES}/${name}`);
       const clean = await analyzeBytes(bytes);
