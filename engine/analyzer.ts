@@ -171,6 +171,9 @@ export class Analyzer {
       return;
     }
     const message = result.message;
+    for (const warning of message.warnings) {
+      this.#anomaly("sip", `sip.${warning}`, `SIP message tolerated with a defect: ${warning}`);
+    }
     const c = this.#counters;
     c.transports.add(transport);
     if (message.callId) c.callIds.add(message.callId, p.ts);

@@ -311,7 +311,10 @@ export type HeaderBlockResult =
  * assert.equal(r.headers.get("s"), "a, b");
  * ```
  */
-export function parseHeaderBlock(text: string, options: HeaderBlockOptions = {}): HeaderBlockResult {
+export function parseHeaderBlock(
+  text: string,
+  options: HeaderBlockOptions = {},
+): HeaderBlockResult {
   const maxHeaders = options.maxHeaders ?? MAX_HEADERS;
   const maxLineLength = options.maxLineLength ?? MAX_HEADER_LINE_LENGTH;
   const headers = new SipHeaders();

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { parseParams, readQuoted } from "./params.ts";
 
 Deno.test("parseParams reads flags, values and quoted values", () => {
-  const p = parseParams(';Transport=UDP;lr; maddr = 10.0.0.1 ;+sip.instance="<urn:uuid:1;x>";q=0.5');
+  const p = parseParams(
+    ';Transport=UDP;lr; maddr = 10.0.0.1 ;+sip.instance="<urn:uuid:1;x>";q=0.5',
+  );
   assert.deepEqual([...p.entries()], [
     ["transport", "UDP"],
     ["lr", null],

@@ -5,7 +5,12 @@
  * @module
  */
 
-import { isTokenChar, parseHeaderBlock, type SipHeaders } from "./headers.ts";
+import {
+  isTokenChar,
+  MAX_HEADER_LINE_LENGTH,
+  parseHeaderBlock,
+  type SipHeaders,
+} from "./headers.ts";
 import { multipartBoundary, parseMultipart } from "./multipart.ts";
 import { parseNameAddr } from "./name_addr.ts";
 import type { BodyPart, CSeq, NameAddr, SipMessage, SipParseResult, Via } from "./types.ts";
@@ -21,9 +26,9 @@ export interface ParseSipOptions {
    * Content-Length (see `framing.ts`); what follows belongs to the next one.
    */
   framing?: "datagram" | "stream";
-  /** Cap on header lines (default 256). */
+  /** Cap on header lines (default 256, `MAX_HEADERS` of `headers.ts`). */
   maxHeaders?: number;
-  /** Cap on one unfolded header line, in characters (default 16384). */
+  /** Cap on one unfolded header line, in characters (default 16384, `MAX_HEADER_LINE_LENGTH`). */
   maxLineLength?: number;
 }
 
@@ -164,9 +169,12 @@ function parseUnchecked(bytes: Uint8Array, options: ParseSipOptions): SipParseRe
   const text = DECODER.decode(bytes.subarray(start, headerEnd));
   let firstEnd = text.indexOf("\n");
   if (firstEnd < 0) firstEnd = text.length;
-  const maxLine = options.maxLineLength ?? 16384;
+  const maxLine = options.maxLineLength ?? MAX_HEADER_LINE_LENGTH;
   if (firstEnd > maxLine) return { ok: false, reason: "sip.header-too-long" };
-  const firstLine = text.slice(0, firstEnd).replace(/\r$/, "");
+  const firstLine = text.slice(
+    0,
+    firstEnd > 0 && text.charCodeAt(firstEnd - 1) === 0x0d ? firstEnd - 1 : firstEnd,
+  );
   const startLine = parseStartLine(firstLine);
   if (startLine.kind === "error") return { ok: false, reason: startLine.reason };
 
@@ -261,7 +269,7 @@ function parseUnchecked(bytes: Uint8Array, options: ParseSipOptions): SipParseRe
     }
   }
   const bodyEnd = bodyStart + bodyLength;
-  const body = bytes.slice(bodyStart, bodyEnd);
+  const body = bodyLength === 0 ? new Uint8Array(0) : bytes.slice(bodyStart, bodyEnd);
 
   let parts: BodyPart[] = [];
   if (contentType !== null && contentType.startsWith("multipart/") && body.length > 0) {
@@ -273,21 +281,7 @@ function parseUnchecked(bytes: Uint8Array, options: ParseSipOptions): SipParseRe
     }
   }
 
-  const base = {
-    headers,
-    callId,
-    from,
-    to,
-    cseq,
-    vias,
-    contacts,
-    contentType,
-    contentLength,
-    body,
-    parts,
-    warnings,
-    size: bodyEnd - start,
-  };
+  const size = bodyEnd - start;
   let message: SipMessage;
   if (startLine.kind === "request") {
     const requestUri = parseSipUri(startLine.uriText);
@@ -297,10 +291,39 @@ function parseUnchecked(bytes: Uint8Array, options: ParseSipOptions): SipParseRe
       method: startLine.method,
       requestUri,
       requestUriRaw: startLine.uriText,
-      ...base,
+      headers,
+      callId,
+      from,
+      to,
+      cseq,
+      vias,
+      contacts,
+      contentType,
+      contentLength,
+      body,
+      parts,
+      warnings,
+      size,
     };
   } else {
-    message = { kind: "response", status: startLine.status, reason: startLine.reason, ...base };
+    message = {
+      kind: "response",
+      status: startLine.status,
+      reason: startLine.reason,
+      headers,
+      callId,
+      from,
+      to,
+      cseq,
+      vias,
+      contacts,
+      contentType,
+      contentLength,
+      body,
+      parts,
+      warnings,
+      size,
+    };
   }
   return { ok: true, message };
 }

@@ -14,7 +14,7 @@ import { multipartBoundary, parseMultipart } from "./multipart.ts";
 import type { BodyPart, SipMessage } from "./types.ts";
 
 /** SDP text longer than this is not parsed. */
-export const MAX_SDP_LENGTH = 1024 * 1024;
+export const MAX_SDP_LENGTH = 256 * 1024;
 
 /** Media direction attribute (RFC 4566 §6; `sendrecv` when none is given). */
 export type SdpDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
@@ -57,7 +57,7 @@ export interface SdpMedia {
   protocol: string;
   /** The format list of the `m=` line, as written (`["0", "8", "101"]`, `["t38"]`). */
   formats: string[];
-  /** The numeric formats as payload types, in `m=` order. */
+  /** The numeric formats as payload types, in `m=` order (a repeated type counted once). */
   payloads: SdpPayload[];
   /** Connection address: the media-level `c=` or else the session-level one (TTL suffix removed). */
   connectionAddress: string | null;
@@ -134,13 +134,29 @@ function parseMediaLine(content: string): MediaLine | null {
   return { type, port, portCount, protocol, formats: fields.slice(3).filter((f) => f !== "") };
 }
 
+/** Entries by payload type, the first one winning. */
+function byPayloadType<T extends { payload?: number | string }>(
+  list: T[] | undefined,
+): Map<number, T> {
+  const map = new Map<number, T>();
+  for (const entry of list ?? []) {
+    const payloadType = toInt(entry.payload);
+    if (payloadType !== null && !map.has(payloadType)) map.set(payloadType, entry);
+  }
+  return map;
+}
+
 function buildPayloads(line: MediaLine, media: SdpTransformMedia): SdpPayload[] {
   const payloads: SdpPayload[] = [];
+  const rtpmaps = byPayloadType(media.rtp);
+  const fmtps = byPayloadType(media.fmtp);
+  const seen = new Set<number>();
   for (const format of line.formats) {
     const payloadType = toInt(format);
-    if (payloadType === null || payloadType > 127) continue;
-    const rtpmap = media.rtp?.find((r) => toInt(r.payload) === payloadType);
-    const fmtp = media.fmtp?.find((f) => toInt(f.payload) === payloadType);
+    if (payloadType === null || payloadType > 127 || seen.has(payloadType)) continue;
+    seen.add(payloadType);
+    const rtpmap = rtpmaps.get(payloadType);
+    const fmtp = fmtps.get(payloadType);
     let encodingName: string | null = null;
     let clockRate: number | null = null;
     let channels = 1;

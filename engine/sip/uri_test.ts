@@ -2,14 +2,16 @@ import assert from "node:assert/strict";
 import { parseHostPort, parseSipUri, unescapePercent } from "./uri.ts";
 
 Deno.test("feature-code and odd user parts from a Centrex site", () => {
-  for (const [text, user] of [
-    ["sip:*8@112.222.225.104:5060", "*8"],
-    ["sip:**5@112.222.225.104", "**5"],
-    ["sip:%2A8@112.222.225.104", "*8"],
-    ["sip:109Q1427@192.168.0.55:5060", "109Q1427"],
-    ["sip:+821077141436@112.222.225.104;user=phone", "+821077141436"],
-    ["sip:01077141436@112.222.225.104", "01077141436"],
-  ] as const) {
+  for (
+    const [text, user] of [
+      ["sip:*8@112.222.225.104:5060", "*8"],
+      ["sip:**5@112.222.225.104", "**5"],
+      ["sip:%2A8@112.222.225.104", "*8"],
+      ["sip:109Q1427@192.168.0.55:5060", "109Q1427"],
+      ["sip:+821077141436@112.222.225.104;user=phone", "+821077141436"],
+      ["sip:01077141436@112.222.225.104", "01077141436"],
+    ] as const
+  ) {
     const uri = parseSipUri(text);
     assert.ok(uri !== null, text);
     assert.equal(uri.user, user, text);

@@ -35,8 +35,16 @@ const MESSAGES: MessageSpec[] = [
   { file: "notify_bare_addr_spec.sip", capture: "heplify__erspan_sip_ipv4_udp.pcapng", frame: 5 },
   { file: "hold_reinvite.sip", capture: "heplify__erspan_sip_ipv4_udp.pcapng", frame: 99 },
   { file: "proxy_auth_407.sip", capture: "heplify__erspan_sip_ipv4_udp.pcapng", frame: 57 },
-  { file: "bad_content_length_request.sip", capture: "zeek__invalid-content-length.pcap", frame: 1 },
-  { file: "bad_content_length_response.sip", capture: "zeek__invalid-content-length.pcap", frame: 2 },
+  {
+    file: "bad_content_length_request.sip",
+    capture: "zeek__invalid-content-length.pcap",
+    frame: 1,
+  },
+  {
+    file: "bad_content_length_response.sip",
+    capture: "zeek__invalid-content-length.pcap",
+    frame: 2,
+  },
   { file: "user_defined_method.sip", capture: "snort3demo__user_defined_method.pcap", frame: 1 },
   {
     file: "long_via_options.sip",
