@@ -12,7 +12,11 @@ import { openCapture } from "./capture/open.ts";
 import { PacketDecoder } from "./decode/decoder.ts";
 import { type DecodedPacket, IP_PROTO_SCTP, IP_PROTO_TCP, IP_PROTO_UDP } from "./decode/packet.ts";
 import { TcpSipTracker } from "./decode/tcp_sip.ts";
+import { CallTracker, type CallTrackerOptions } from "./calls/tracker.ts";
+import { MediaTracker, type MediaTrackerOptions } from "./calls/media.ts";
+import { RegistrationTracker } from "./calls/registrations.ts";
 import { EventBus } from "./event_bus.ts";
+import { type AnalysisReport, ReportCollector } from "./report.ts";
 import type { AnomalyLayer, Endpoint, SipTransport } from "./events.ts";
 import { looksLikeSip } from "./sip/detect.ts";
 import { parseSipMessage } from "./sip/parse.ts";
@@ -24,12 +28,25 @@ export interface AnalyzerOptions {
   bus?: EventBus;
   /** Called with bytes read and total bytes of the current input. */
   onProgress?: (bytesRead: number, totalBytes: number, input: string) => void;
+  /** Timeouts and caps of call tracking. */
+  calls?: Partial<CallTrackerOptions>;
+  /** Timeouts, caps and the heuristic of the media stage. */
+  media?: Partial<MediaTrackerOptions>;
+  /** Keep call and stream records for {@link Analyzer.report} (default true). */
+  collect?: boolean;
 }
 
 /** Runs the pipeline over capture sources. */
 export class Analyzer {
   /** Where events are published. */
   readonly bus: EventBus;
+  /** Call legs. */
+  readonly calls: CallTracker;
+  /** RTP streams. */
+  readonly media: MediaTracker;
+  /** Registrations. */
+  readonly registrations: RegistrationTracker;
+  readonly #collector: ReportCollector | null;
   readonly #counters = new SummaryCounters();
   readonly #decoder: PacketDecoder;
   readonly #tcp: TcpSipTracker;
@@ -43,6 +60,16 @@ export class Analyzer {
   constructor(options: AnalyzerOptions = {}) {
     this.#options = options;
     this.bus = options.bus ?? new EventBus();
+    this.#collector = options.collect === false ? null : new ReportCollector(this.bus);
+    this.media = new MediaTracker(this.bus, options.media);
+    this.registrations = new RegistrationTracker(this.bus);
+    this.calls = new CallTracker(this.bus, {
+      onSdp: (leg, side, sdp) => this.media.announce(leg, side, sdp),
+      beforeComplete: (leg) => this.media.finishLeg(leg),
+    }, options.calls);
+    this.bus.on("anomaly", (e) => {
+      if (e.layer === "rtp" || e.layer === "calls") this.#counters.anomalies.add(e.reason);
+    }, "summary");
     this.#decoder = new PacketDecoder({
       onPacket: (p) => this.#onPacket(p),
       onAnomaly: (layer, reason, detail) => this.#anomaly(layer, reason, detail),
@@ -130,7 +157,32 @@ export class Analyzer {
   finish(): AnalysisSummary {
     this.#decoder.flush();
     this.#tcp.flush();
-    return this.#counters.toJSON(this.#decoder.counters);
+    this.calls.flush();
+    this.media.flush();
+    const c = this.#counters;
+    const m = this.media.counters;
+    c.rtpPackets = m.rtpPackets;
+    c.rtcpPackets = m.rtcpPackets;
+    c.rtpStreams = m.streams;
+    c.unsignalledStreams = m.unsignalledStreams;
+    c.registered = this.registrations.registered;
+    c.registrationsFailed = this.registrations.failed;
+    return c.toJSON(this.#decoder.counters);
+  }
+
+  /**
+   * Ends the analysis and returns everything: summary, calls, streams and registrations.
+   *
+   * @returns The report (calls and streams are empty when created with `collect: false`).
+   */
+  report(): AnalysisReport {
+    const summary = this.finish();
+    return {
+      summary,
+      calls: this.#collector?.calls ?? [],
+      streams: this.#collector?.streams ?? [],
+      registrations: [...(this.#collector?.registrations.values() ?? [])],
+    };
   }
 
   #onPacket(p: DecodedPacket): void {
@@ -157,6 +209,7 @@ export class Analyzer {
     const first = b[s]!;
     if ((first & 0xc0) === 0x80) {
       // RTP or RTCP (version 2): the media stage.
+      if (transport === "udp") this.media.onPacket(p);
       return;
     }
     if (looksLikeSip(b, s, length)) this.#onSip(b, s, p.payloadEnd, transport);
@@ -179,28 +232,19 @@ export class Analyzer {
     if (message.callId) c.callIds.add(message.callId, p.ts);
     const src: Endpoint = { ip: p.srcAddress(), port: p.srcPort };
     const dst: Endpoint = { ip: p.dstAddress(), port: p.dstPort };
+    const base = { ts: p.ts, frame: p.frameNumber, src, dst, transport };
     if (message.kind === "request") {
       c.requests.add(message.method);
-      this.bus.emit({
-        type: "sip.request",
-        ts: p.ts,
-        frame: p.frameNumber,
-        src,
-        dst,
-        transport,
-        message,
-      });
+      const event = { type: "sip.request" as const, ...base, message };
+      this.bus.emit(event);
+      this.registrations.onRequest(event);
+      this.calls.onRequest(event);
     } else {
       c.responses.add(message.status);
-      this.bus.emit({
-        type: "sip.response",
-        ts: p.ts,
-        frame: p.frameNumber,
-        src,
-        dst,
-        transport,
-        message,
-      });
+      const event = { type: "sip.response" as const, ...base, message };
+      this.bus.emit(event);
+      this.registrations.onResponse(event);
+      this.calls.onResponse(event);
     }
   }
 

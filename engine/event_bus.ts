@@ -9,7 +9,9 @@
 import type { PacketwaveEvent, PacketwaveEventType } from "./events.ts";
 
 /** The event of a given type. */
-export type EventOf<T extends PacketwaveEventType> = Extract<PacketwaveEvent, { type: T }>;
+export type EventOf<T extends PacketwaveEventType> = PacketwaveEvent extends infer E
+  ? E extends { type: infer U } ? T extends U ? E : never : never
+  : never;
 
 /** A listener of one event type. */
 export type Listener<T extends PacketwaveEventType> = (event: EventOf<T>) => void;

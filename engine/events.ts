@@ -8,7 +8,10 @@
  * @module
  */
 
+import type { CallLeg, Side } from "./calls/leg.ts";
 import type { SipRequest, SipResponse } from "./sip/types.ts";
+import type { RtpStreamRecord } from "./calls/stream.ts";
+import type { Registration } from "./calls/registrations.ts";
 
 /** An IP address and port. */
 export interface Endpoint {
@@ -124,12 +127,81 @@ export interface RtcpReportBlock {
   jitter: number;
 }
 
+/**
+ * A change in a call leg. `leg` is the live leg (read it during the call;
+ * `leg.toJSON()` for a copy to keep).
+ *
+ * - `call.started`: the first INVITE of a leg.
+ * - `call.ringing`: the first 180 (or 183 while still trying).
+ * - `call.answered`: the first 2xx to the INVITE.
+ * - `call.held` / `call.resumed`: a re-INVITE or UPDATE put the call on hold or took it off.
+ * - `call.ended`: the leg reached a final state (BYE, CANCEL, a final failure, a timeout).
+ * - `call.completed`: the leg's record is complete (its media finished too): export it now.
+ */
+export interface CallEvent {
+  /** Discriminant. */
+  type:
+    | "call.started"
+    | "call.ringing"
+    | "call.answered"
+    | "call.held"
+    | "call.resumed"
+    | "call.ended"
+    | "call.completed";
+  /** Capture time of the change. */
+  ts: number;
+  /** The leg. */
+  leg: CallLeg;
+}
+
+/** An RTP stream began (its first packet) or ended (its leg completed, it went idle, or input ended). */
+export interface RtpStreamEvent {
+  /** Discriminant. */
+  type: "rtp.stream.started" | "rtp.stream.ended";
+  /** Capture time. */
+  ts: number;
+  /** The stream's record (statistics are final on `rtp.stream.ended`). */
+  stream: RtpStreamRecord;
+}
+
+/** A DTMF digit, from RFC 4733 events in RTP or from SIP INFO. */
+export interface DtmfEvent {
+  /** Discriminant. */
+  type: "dtmf";
+  /** When the digit started. */
+  ts: number;
+  /** Leg it belongs to, or `null` for a stream without signalling. */
+  legId: string | null;
+  /** The digit: 0-9, *, #, A-D or `flash`. */
+  digit: string;
+  /** Duration in ms, when known. */
+  durationMs: number | null;
+  /** Sending side. */
+  from: Side;
+  /** How it was sent. */
+  source: "rfc4733" | "sip-info";
+}
+
+/** A registration completed, was refused, or was removed. */
+export interface RegistrationEvent {
+  /** Discriminant. */
+  type: "registration";
+  /** Time of the final response. */
+  ts: number;
+  /** The registration. */
+  registration: Registration;
+}
+
 /** Every event of the normalized stream. */
 export type PacketwaveEvent =
   | SipRequestEvent
   | SipResponseEvent
   | RtcpEvent
-  | AnomalyEvent;
+  | AnomalyEvent
+  | CallEvent
+  | RtpStreamEvent
+  | DtmfEvent
+  | RegistrationEvent;
 
 /** The `type` names of all events. */
 export type PacketwaveEventType = PacketwaveEvent["type"];

@@ -100,8 +100,17 @@ export interface AnalysisSummary {
     rtpPackets: number;
     /** RTP streams (by addresses, ports and SSRC). */
     rtpStreams: number;
+    /** Streams no SDP announced, found by the RTP heuristic. */
+    unsignalledStreams: number;
     /** RTCP compound packets. */
     rtcpPackets: number;
+  };
+  /** REGISTER outcomes. */
+  registrations: {
+    /** Successful registrations (and de-registrations). */
+    registered: number;
+    /** Refused ones. */
+    failed: number;
   };
   /** Anomalies per reason. */
   anomalies: {
@@ -138,6 +147,12 @@ export class SummaryCounters {
   rtpStreams = 0;
   /** RTCP compound packets. */
   rtcpPackets = 0;
+  /** RTP streams no SDP announced. */
+  unsignalledStreams = 0;
+  /** Successful registrations. */
+  registered = 0;
+  /** Refused registrations. */
+  registrationsFailed = 0;
   /** Anomalies per reason. */
   readonly anomalies = new Counter<string>();
   /** First frame time. */
@@ -189,8 +204,10 @@ export class SummaryCounters {
       media: {
         rtpPackets: this.rtpPackets,
         rtpStreams: this.rtpStreams,
+        unsignalledStreams: this.unsignalledStreams,
         rtcpPackets: this.rtcpPackets,
       },
+      registrations: { registered: this.registered, failed: this.registrationsFailed },
       anomalies: { total: this.anomalies.total(), byReason: this.anomalies.toObject() },
     };
   }

@@ -271,3 +271,39 @@ Deno.test({
     assert.deepEqual(w.bytes(), original);
   },
 });
+
+Deno.test("pcap writer: the project's own reader reads back what it writes", async () => {
+  const { openCapture } = await import("./open.ts");
+  const dir = await Deno.makeTempDir({ prefix: "pcap_writer_test" });
+  try {
+    for (const nanoseconds of [false, true]) {
+      const path = `${dir}/back.pcap`;
+      const w = new PcapWriter(
+        await Deno.open(path, { write: true, create: true, truncate: true }),
+        {
+          nanoseconds,
+          linkType: 276,
+          snaplen: 100,
+        },
+      );
+      const sizes = [40, 150, 50];
+      for (const [i, n] of sizes.entries()) await w.writePacket(1000 + i * 0.25, udpFrame(9, n));
+      await w.close();
+      const opened = await openCapture(path);
+      const seen: [number, number, number, number][] = [];
+      await opened.source.run({
+        onFrame(f) {
+          seen.push([f.ts, f.data.length, f.origLen, f.linkType]);
+        },
+      });
+      opened.close();
+      assert.deepEqual(seen, [
+        [1000, 82, 82, 276],
+        [1000.25, 100, 192, 276],
+        [1000.5, 92, 92, 276],
+      ]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

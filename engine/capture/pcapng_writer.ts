@@ -243,6 +243,8 @@ export class PcapngWriter {
   #bytes = 0;
 
   /**
+   * Makes a writer; nothing is written until the first block.
+   *
    * @param sink Where the file goes: a `Deno.FsFile`, any `{ write }` object or a `WritableStream`.
    * @param options Section options, byte order, buffer size.
    */

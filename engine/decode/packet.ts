@@ -152,3 +152,51 @@ export function parseIPv4(text: string): number | null {
   }
   return value;
 }
+
+/**
+ * Parses IPv6 text (with `::`, and an IPv4 tail) into 16 bytes.
+ *
+ * @param text Address text, without brackets or zone.
+ * @returns The bytes, or `null` when the text is not an IPv6 address.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(formatIPv6(parseIPv6("2001:DB8:0:0::1")!), "2001:db8::1");
+ * assert.equal(parseIPv6("2001:db8::1::2"), null);
+ * ```
+ */
+export function parseIPv6(text: string): Uint8Array | null {
+  let head = text;
+  const lastColon = text.lastIndexOf(":");
+  if (text.includes(".", lastColon)) {
+    const v4 = parseIPv4(text.slice(lastColon + 1));
+    if (v4 === null) return null;
+    head = `${text.slice(0, lastColon + 1)}${((v4 >>> 16) & 0xffff).toString(16)}:${
+      (v4 & 0xffff).toString(16)
+    }`;
+  }
+  const halves = head.split("::");
+  if (halves.length > 2) return null;
+  const parse = (part: string): number[] | null => {
+    if (part === "") return [];
+    const groups = part.split(":");
+    const out: number[] = [];
+    for (const g of groups) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const left = parse(halves[0]!);
+  const right = halves.length === 2 ? parse(halves[1]!) : [];
+  if (left === null || right === null) return null;
+  const missing = 8 - left.length - right.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  const groups = [...left, ...new Array(halves.length === 2 ? missing : 0).fill(0), ...right];
+  const bytes = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    bytes[i * 2] = g >> 8;
+    bytes[i * 2 + 1] = g & 0xff;
+  });
+  return bytes;
+}

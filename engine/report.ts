@@ -1,0 +1,44 @@
+/**
+ * Collects what an analysis produced for the final report: completed call
+ * records and ended RTP streams, from the event bus.
+ *
+ * @module
+ */
+
+import type { CallRecord } from "./calls/leg.ts";
+import type { Registration } from "./calls/registrations.ts";
+import type { RtpStreamRecord } from "./calls/stream.ts";
+import type { EventBus } from "./event_bus.ts";
+import type { AnalysisSummary } from "./summary.ts";
+
+/** The full result of an analysis (`packetwave analyze --json`). */
+export interface AnalysisReport {
+  /** Counts. */
+  summary: AnalysisSummary;
+  /** Every call leg, in the order their records completed. */
+  calls: CallRecord[];
+  /** Every RTP stream, in the order they ended. */
+  streams: RtpStreamRecord[];
+  /** The last registration of each address of record. */
+  registrations: Registration[];
+}
+
+/** Gathers call and stream records from the bus. */
+export class ReportCollector {
+  /** Completed call records. */
+  readonly calls: CallRecord[] = [];
+  /** Ended streams. */
+  readonly streams: RtpStreamRecord[] = [];
+  /** Registrations by AOR, latest last. */
+  readonly registrations = new Map<string, Registration>();
+
+  /** @param bus The bus to listen on. */
+  constructor(bus: EventBus) {
+    bus.on("call.completed", (e) => this.calls.push(e.leg.toJSON()), "report");
+    bus.on("rtp.stream.ended", (e) => this.streams.push(e.stream), "report");
+    bus.on("registration", (e) => {
+      this.registrations.delete(e.registration.aor);
+      this.registrations.set(e.registration.aor, e.registration);
+    }, "report");
+  }
+}
