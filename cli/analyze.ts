@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { Analyzer } from "../engine/analyzer.ts";
 import type { AnalysisSummary } from "../engine/summary.ts";
+import { renderCalls, renderStreams } from "./calls_table.ts";
 import { ProgressBar } from "./progress.ts";
 import { formatBytes, renderTable } from "./table.ts";
 
@@ -20,7 +21,7 @@ Analyzes pcap/pcapng captures (gzip-compressed too; - reads stdin).
 With no FILE, analyzes the bundled captures in fixtures/seed/.
 
 Options:
-  --json          print the result as JSON on stdout
+  --json          print the report (summary, calls, streams, registrations) as JSON
   --no-progress   never draw a progress bar
   -h, --help      show this help`;
 
@@ -63,7 +64,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   for (const file of files) {
     if (!(await analyzer.analyzeFile(file))) failed = true;
   }
-  const summary = analyzer.finish();
+  const report = analyzer.report();
+  const summary = report.summary;
   bar.clear();
   for (const input of summary.inputs) {
     if (input.error) {
@@ -71,8 +73,22 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       failed = true;
     }
   }
-  if (parsed.values.json) console.log(JSON.stringify(summary, null, 2));
-  else console.log(renderSummary(summary));
+  if (parsed.values.json) {
+    console.log(JSON.stringify(report, null, 2));
+  } else {
+    console.log(renderSummary(summary));
+    if (report.calls.length > 0) {
+      console.log(`\nCalls: ${report.calls.length}\n${renderCalls(report)}`);
+    }
+    if (report.streams.length > 0) {
+      console.log(`\nRTP streams: ${report.streams.length}\n${renderStreams(report)}`);
+    }
+    if (report.calls.length > 0 || report.streams.length > 0) {
+      console.log(
+        "\n* MOS is an ITU-T G.107 E-model estimate from loss and jitter, not a measurement.",
+      );
+    }
+  }
   return failed ? 1 : 0;
 }
 

@@ -146,8 +146,8 @@ export class Analyzer {
   onFrame(frame: Frame): void {
     const c = this.#counters;
     c.linkTypes.add(frame.linkType);
-    if (c.firstTs === null) c.firstTs = frame.ts;
-    c.lastTs = frame.ts;
+    if (c.firstTs === null || frame.ts < c.firstTs) c.firstTs = frame.ts;
+    if (c.lastTs === null || frame.ts > c.lastTs) c.lastTs = frame.ts;
     this.#frame = frame.number;
     this.#ts = frame.ts;
     this.#decoder.decode(frame);
