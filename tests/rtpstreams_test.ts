@@ -4,10 +4,8 @@
  * payload, same packet and lost counts, jitter and delta within 0.1 ms or 1%.
  * Every stream we do not match is named here with the reason, and checked.
  */
-import assert from "node:assert/strict";
 import { Analyzer } from "../engine/analyzer.ts";
-import type { RtpStreamRecord } from "../engine/calls/stream.ts";
-import { parseRtpStreams, type RtpStreamReference } from "./support/tshark_reference.ts";
+import { assertStreamsMatch, type StreamDifference } from "./support/compare.ts";
 import { SHARED_CAPTURES, sharedCaptures } from "./support/shared_captures.ts";
 
 /** Streams where we knowingly differ from tshark, by capture and stream key. */
@@ -39,59 +37,11 @@ const EXPLAINED: Record<string, Record<string, { packets?: number; absent?: true
     ),
   };
 
-function keyOf(r: RtpStreamReference): string {
-  return `${r.srcIp}:${r.srcPort}>${r.dstIp}:${r.dstPort}/0x${
-    r.ssrc.toString(16).toUpperCase().padStart(8, "0")
-  }`;
-}
-
-function close(ours: number, theirs: number): boolean {
-  return Math.abs(ours - theirs) <= Math.max(0.1, Math.abs(theirs) * 0.01);
-}
-
 for (const capture of await sharedCaptures()) {
-  const referenceText = await Deno.readTextFile(`${SHARED_CAPTURES}/${capture}.rtpstreams.txt`);
-  const references = parseRtpStreams(referenceText);
   Deno.test(`rtp,streams agrees with tshark: ${capture}`, async () => {
     const analyzer = new Analyzer();
     await analyzer.analyzeFile(`${SHARED_CAPTURES}/${capture}`);
-    const report = analyzer.report();
-    const ours = new Map<string, RtpStreamRecord>(report.streams.map((s) => [s.id, s]));
-    const explained = EXPLAINED[capture] ?? {};
-    for (const ref of references) {
-      const key = keyOf(ref);
-      const note = explained[key];
-      const s = ours.get(key);
-      if (note?.absent) {
-        assert.equal(s, undefined, `${key} was expected absent: ${note.why}`);
-        continue;
-      }
-      assert.ok(s, `tshark's stream ${key} (${ref.payload}, ${ref.packets} packets) not found`);
-      ours.delete(key);
-      if (note?.packets !== undefined) {
-        assert.equal(s.packets, note.packets, note.why);
-        continue;
-      }
-      assert.equal(s.packets, ref.packets, `${key} packets`);
-      assert.equal(s.lost, ref.lost, `${key} lost`);
-      assert.ok(
-        close(s.maxJitterMs, ref.maxJitter),
-        `${key} max jitter ${s.maxJitterMs} vs ${ref.maxJitter}`,
-      );
-      assert.ok(
-        close(s.meanJitterMs, ref.meanJitter),
-        `${key} mean jitter ${s.meanJitterMs} vs ${ref.meanJitter}`,
-      );
-      assert.ok(
-        close(s.maxDeltaMs, ref.maxDelta),
-        `${key} max delta ${s.maxDeltaMs} vs ${ref.maxDelta}`,
-      );
-      assert.ok(
-        close(s.meanDeltaMs, ref.meanDelta),
-        `${key} mean delta ${s.meanDeltaMs} vs ${ref.meanDelta}`,
-      );
-      assert.equal(s.problems, ref.problem, `${key} problems flag`);
-    }
-    assert.deepEqual([...ours.keys()], [], "streams we found that tshark does not list");
+    const reference = await Deno.readTextFile(`${SHARED_CAPTURES}/${capture}.rtpstreams.txt`);
+    assertStreamsMatch(analyzer.report(), reference, EXPLAINED[capture]);
   });
 }

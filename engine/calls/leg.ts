@@ -94,6 +94,8 @@ export interface HoldInterval {
   start: number;
   /** End of the hold, or `null` while still held. */
   end: number | null;
+  /** Whether an offer took the call off hold (else the call ended while held). */
+  resumed: boolean;
   /** How the offer said it: `sendonly`, `inactive` or `null-address` (c=0.0.0.0). */
   how: "sendonly" | "inactive" | "null-address";
 }

@@ -411,10 +411,11 @@ export class CallTracker {
         : audio.direction === "inactive"
         ? "inactive"
         : "sendonly";
-      leg.holds.push({ by, start: ts, end: null, how });
+      leg.holds.push({ by, start: ts, end: null, how, resumed: false });
       this.#emit("call.held", leg, ts);
     } else if (!audio.onHold && open) {
       open.end = ts;
+      open.resumed = true;
       this.#emit("call.resumed", leg, ts);
     }
   }
