@@ -27,7 +27,9 @@ interface Expected {
   sipMessages: Record<string, number>;
 }
 
-const files = [...Deno.readDirSync(`${SEED}expected`)].map((e) => e.name).filter((n) => n.endsWith(".json")).sort();
+const files = [...Deno.readDirSync(`${SEED}expected`)].map((e) => e.name).filter((n) =>
+  n.endsWith(".json")
+).sort();
 
 for (const file of files) {
   const expected: Expected = JSON.parse(await Deno.readTextFile(`${SEED}expected/${file}`));
@@ -59,20 +61,35 @@ for (const file of files) {
       );
       for (const [i, h] of (want.holds ?? []).entries()) {
         const got = leg.holds[i]!;
-        if (h.at) assert.ok(Math.abs(got.start - Date.parse(h.at) / 1000) < 0.001, `${where} hold start`);
-        if (h.until) assert.ok(Math.abs(got.end! - Date.parse(h.until) / 1000) < 0.001, `${where} hold end`);
+        if (h.at) {
+          assert.ok(Math.abs(got.start - Date.parse(h.at) / 1000) < 0.001, `${where} hold start`);
+        }
+        if (h.until) {
+          assert.ok(Math.abs(got.end! - Date.parse(h.until) / 1000) < 0.001, `${where} hold end`);
+        }
       }
       if (want.media) {
-        assert.ok(leg.codecs.some((c) => c.startsWith(`${want.media!.codec}/`)), `${where} codec ${leg.codecs}`);
+        assert.ok(
+          leg.codecs.some((c) => c.startsWith(`${want.media!.codec}/`)),
+          `${where} codec ${leg.codecs}`,
+        );
         const streams = report.streams.filter((s) => s.legId === leg.id && s.packets > 0);
         const ends = streams.map((s) => `${s.src.ip}:${s.src.port}>${s.dst.ip}:${s.dst.port}`);
-        assert.ok(ends.includes(`${want.media.phone}>${want.media.server}`), `${where} phone→server ${ends}`);
-        assert.ok(ends.includes(`${want.media.server}>${want.media.phone}`), `${where} server→phone ${ends}`);
+        assert.ok(
+          ends.includes(`${want.media.phone}>${want.media.server}`),
+          `${where} phone→server ${ends}`,
+        );
+        assert.ok(
+          ends.includes(`${want.media.server}>${want.media.phone}`),
+          `${where} server→phone ${ends}`,
+        );
         for (const s of streams) assert.equal(s.lost, 0, `${s.id} lost`);
       }
     }
     for (const want of expected.registrations) {
-      const got = report.registrations.find((r) => r.user === want.user && r.status === "registered");
+      const got = report.registrations.find((r) =>
+        r.user === want.user && r.status === "registered"
+      );
       assert.ok(got, `registration of ${want.user}`);
       assert.equal(got.contact, want.contact);
       assert.equal(got.expires, want.expires);

@@ -30,7 +30,9 @@ interface Capture {
   expectedCalls: ExpectedCall[];
 }
 
-const manifest: { captures: Capture[] } = JSON.parse(await Deno.readTextFile(`${DIR}MANIFEST.json`));
+const manifest: { captures: Capture[] } = JSON.parse(
+  await Deno.readTextFile(`${DIR}MANIFEST.json`),
+);
 
 function user(uri: string): string {
   return uri.replace(/^sips?:/, "").split("@")[0]!;
@@ -62,7 +64,11 @@ for (const capture of manifest.captures) {
       if (want.cancelledBy) assert.equal(call.endMethod, "CANCEL");
       else if (want.answered) assert.equal(call.endMethod, "BYE");
       else assert.equal(call.endMethod, "response");
-      assert.equal(call.attempts.find((a) => a.challenged)?.status ?? null, want.authChallenge, `${where} auth`);
+      assert.equal(
+        call.attempts.find((a) => a.challenged)?.status ?? null,
+        want.authChallenge,
+        `${where} auth`,
+      );
       assert.equal(call.holds.length, want.holdIntervals, `${where} holds`);
       for (const hold of call.holds) {
         assert.ok(hold.resumed && hold.end! > hold.start, `${where} hold resumed after it began`);
@@ -79,7 +85,10 @@ for (const capture of manifest.captures) {
         assert.ok(stream, `${where} stream ${id}`);
         assert.equal(stream.legId, call.id, `${id} bound to its call`);
         assert.equal(stream.packets, rtp.packets, `${id} packets`);
-        assert.equal(stream.direction, rtp.direction === "caller->callee" ? "caller-to-callee" : "callee-to-caller");
+        assert.equal(
+          stream.direction,
+          rtp.direction === "caller->callee" ? "caller-to-callee" : "callee-to-caller",
+        );
         assert.ok(call.streams.includes(id));
       }
     }

@@ -221,6 +221,8 @@ export class CallLeg {
   cancelledBy: Side | null = null;
   /** Set once the leg's record has been completed and handed out. */
   completed = false;
+  /** Whether the capture ended while the leg was still in progress (its state is the last seen). */
+  openAtEnd = false;
 
   /**
    * @param id Unique leg id.
@@ -315,6 +317,7 @@ export class CallLeg {
       streams: [...this.streams],
       userAgents: { ...this.userAgents },
       messages: this.messages,
+      openAtEnd: this.openAtEnd,
     };
   }
 }
@@ -385,6 +388,8 @@ export interface CallRecord {
   userAgents: { caller: string | null; callee: string | null };
   /** SIP messages on the leg. */
   messages: number;
+  /** Whether the capture ended while the leg was still in progress. */
+  openAtEnd: boolean;
 }
 
 /**

@@ -228,10 +228,16 @@ export class CallTracker {
     this.#advance(now, true);
   }
 
-  /** Ends and completes every leg (end of input). */
+  /**
+   * Completes every leg (end of input). A leg still in progress keeps its
+   * state and is marked `openAtEnd`: the capture ended, not the call.
+   */
   flush(): void {
     for (const leg of [...this.#legs.values()]) {
-      if (!leg.isFinal) this.#end(leg, "timed-out", leg.lastActivityTs, "timeout", "timeout");
+      if (!leg.isFinal) {
+        leg.openAtEnd = true;
+        for (const hold of leg.holds) if (hold.end === null) hold.end = leg.lastActivityTs;
+      }
       this.#complete(leg);
     }
   }

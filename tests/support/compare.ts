@@ -104,10 +104,22 @@ export function assertStreamsMatch(
     }
     assert.equal(s.packets, ref.packets, `${key} packets`);
     assert.equal(s.lost, ref.lost, `${key} lost`);
-    assert.ok(close(s.maxJitterMs, ref.maxJitter), `${key} max jitter ${s.maxJitterMs} vs ${ref.maxJitter}`);
-    assert.ok(close(s.meanJitterMs, ref.meanJitter), `${key} mean jitter ${s.meanJitterMs} vs ${ref.meanJitter}`);
-    assert.ok(close(s.maxDeltaMs, ref.maxDelta), `${key} max delta ${s.maxDeltaMs} vs ${ref.maxDelta}`);
-    assert.ok(close(s.meanDeltaMs, ref.meanDelta), `${key} mean delta ${s.meanDeltaMs} vs ${ref.meanDelta}`);
+    assert.ok(
+      close(s.maxJitterMs, ref.maxJitter),
+      `${key} max jitter ${s.maxJitterMs} vs ${ref.maxJitter}`,
+    );
+    assert.ok(
+      close(s.meanJitterMs, ref.meanJitter),
+      `${key} mean jitter ${s.meanJitterMs} vs ${ref.meanJitter}`,
+    );
+    assert.ok(
+      close(s.maxDeltaMs, ref.maxDelta),
+      `${key} max delta ${s.maxDeltaMs} vs ${ref.maxDelta}`,
+    );
+    assert.ok(
+      close(s.meanDeltaMs, ref.meanDelta),
+      `${key} mean delta ${s.meanDeltaMs} vs ${ref.meanDelta}`,
+    );
     assert.equal(s.problems, ref.problem, `${key} problems flag`);
   }
   assert.deepEqual([...ours.keys()], [], "streams we found that tshark does not list");
