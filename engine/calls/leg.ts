@@ -96,8 +96,8 @@ export interface HoldInterval {
   end: number | null;
   /** Whether an offer took the call off hold (else the call ended while held). */
   resumed: boolean;
-  /** How the offer said it: `sendonly`, `inactive` or `null-address` (c=0.0.0.0). */
-  how: "sendonly" | "inactive" | "null-address";
+  /** How the offer said it: `sendonly`, `inactive`, `recvonly`, or `null-address` (c=0.0.0.0). */
+  how: "sendonly" | "inactive" | "recvonly" | "null-address";
 }
 
 /** A digit sent during the call. */

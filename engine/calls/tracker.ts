@@ -9,9 +9,16 @@
 
 import type { EventBus } from "../event_bus.ts";
 import type { Endpoint, SipRequestEvent, SipResponseEvent } from "../events.ts";
-import { sdpFromMessage, type SdpSummary } from "../sip/sdp.ts";
+import { sdpFromMessage, type SdpMedia, type SdpSummary } from "../sip/sdp.ts";
 import type { SipMessage } from "../sip/types.ts";
-import { type Attempt, CallLeg, type LegState, type ReasonHeader, type Side } from "./leg.ts";
+import {
+  type Attempt,
+  CallLeg,
+  type HoldInterval,
+  type LegState,
+  type ReasonHeader,
+  type Side,
+} from "./leg.ts";
 
 /** Timeouts and caps of the tracker. */
 export interface CallTrackerOptions {
@@ -411,15 +418,11 @@ export class CallTracker {
     const audio = sdp.media.find((m) => m.type === "audio" && m.port !== 0) ?? sdp.media[0];
     if (!audio) return;
     const open = leg.holds.find((h) => h.by === by && h.end === null);
-    if (audio.onHold && !open) {
-      const how = audio.connectionAddress === "0.0.0.0" || audio.connectionAddress === "::"
-        ? "null-address"
-        : audio.direction === "inactive"
-        ? "inactive"
-        : "sendonly";
+    const how = holdOf(audio);
+    if (how !== null && !open) {
       leg.holds.push({ by, start: ts, end: null, how, resumed: false });
       this.#emit("call.held", leg, ts);
-    } else if (!audio.onHold && open) {
+    } else if (how === null && open) {
       open.end = ts;
       open.resumed = true;
       this.#emit("call.resumed", leg, ts);
@@ -469,6 +472,24 @@ export class CallTracker {
   ): void {
     this.#bus.emit({ type, ts, leg });
   }
+}
+
+/**
+ * How an offer puts the call on hold (RFC 3264 §8.4, and the older RFC 2543
+ * null address), or `null` when it does not: `sendonly` and `inactive`, a
+ * `recvonly` offer (the offerer stops sending), or `c=0.0.0.0`.
+ */
+export function holdOf(media: SdpMedia): HoldInterval["how"] | null {
+  if (media.connectionAddress === "0.0.0.0" || media.connectionAddress === "::") {
+    return "null-address";
+  }
+  if (
+    media.direction === "sendonly" || media.direction === "inactive" ||
+    media.direction === "recvonly"
+  ) {
+    return media.direction;
+  }
+  return null;
 }
 
 /** Which side sent a request: by From tag, else by address, else the caller. */

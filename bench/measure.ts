@@ -1,0 +1,79 @@
+/**
+ * One benchmark measurement, run in its own process so its peak memory is
+ * its own: `deno run -A bench/measure.ts MODE FILE` prints one JSON line.
+ *
+ * Modes: `read` (frames only), `decode` (frames to UDP/TCP payloads),
+ * `analyze` (the whole pipeline and the JSON report, written to /dev/null).
+ *
+ * @module
+ */
+
+import { Analyzer } from "../engine/analyzer.ts";
+import { openCapture } from "../engine/capture/open.ts";
+import { PacketDecoder } from "../engine/decode/decoder.ts";
+
+/** Result of one measurement. */
+export interface Measurement {
+  /** What was measured. */
+  mode: string;
+  /** Frames read. */
+  packets: number;
+  /** Bytes of the file. */
+  bytes: number;
+  /** Wall-clock seconds of the work (process start-up excluded). */
+  seconds: number;
+  /** Peak resident memory of the process, MB (VmHWM). */
+  peakMB: number;
+}
+
+/** Peak resident set size of this process in MB, from /proc (0 where unavailable). */
+export function peakResidentMB(): number {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const match = status.match(/^VmHWM:\s+(\d+) kB/m);
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function measure(mode: string, file: string): Promise<Measurement> {
+  const size = (await Deno.stat(file)).size;
+  const t0 = performance.now();
+  let packets = 0;
+  if (mode === "read" || mode === "decode") {
+    const opened = await openCapture(file);
+    let payloads = 0;
+    const decoder = new PacketDecoder({ onPacket: () => payloads++, onAnomaly: () => {} });
+    const decode = mode === "decode";
+    await opened.source.run({
+      onFrame: (f) => {
+        packets++;
+        if (decode) decoder.decode(f);
+      },
+    });
+    opened.close();
+    if (decode && payloads === 0) throw new Error("nothing decoded");
+  } else if (mode === "analyze") {
+    const analyzer = new Analyzer();
+    await analyzer.analyzeFile(file);
+    const report = analyzer.report();
+    packets = report.summary.packets.total;
+    const out = await Deno.open("/dev/null", { write: true });
+    await out.write(new TextEncoder().encode(JSON.stringify(report)));
+    out.close();
+  } else {
+    throw new Error(`unknown mode ${mode}`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { mode, packets, bytes: size, seconds, peakMB: peakResidentMB() };
+}
+
+if (import.meta.main) {
+  const [mode, file] = Deno.args;
+  if (!mode || !file) {
+    console.error("usage: measure.ts read|decode|analyze FILE");
+    Deno.exit(2);
+  }
+  console.log(JSON.stringify(await measure(mode, file)));
+}
