@@ -120,6 +120,13 @@ const PCAP_SYMBOLS = {
   pcap_stats: { parameters: ["pointer", "buffer"], result: "i32" },
   pcap_breakloop: { parameters: ["pointer"], result: "void" },
   pcap_close: { parameters: ["pointer"], result: "void" },
+  // Closing a Linux packet socket waits for an RCU grace period (~10-20 ms): off the JS thread.
+  pcap_close_async: {
+    name: "pcap_close",
+    parameters: ["pointer"],
+    result: "void",
+    nonblocking: true,
+  },
   pcap_findalldevs: { parameters: ["buffer", "buffer"], result: "i32" },
   pcap_freealldevs: { parameters: ["pointer"], result: "void" },
 } as const;
@@ -174,7 +181,9 @@ export function loadLibpcap(path?: string): Libpcap {
       from = name;
       break;
     } catch (error) {
-      if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      if (
+        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+      ) {
         throw new LiveCaptureError(
           "unavailable",
           "",
@@ -195,7 +204,10 @@ export function loadLibpcap(path?: string): Libpcap {
   }
   let libc: LibcLibrary;
   try {
-    libc = Deno.dlopen(Deno.build.os === "darwin" ? "libSystem.B.dylib" : "libc.so.6", LIBC_SYMBOLS);
+    libc = Deno.dlopen(
+      Deno.build.os === "darwin" ? "libSystem.B.dylib" : "libc.so.6",
+      LIBC_SYMBOLS,
+    );
   } catch (error) {
     pcap.close();
     throw new LiveCaptureError("unavailable", "", `Cannot load the C library: ${errorText(error)}`);
@@ -580,6 +592,14 @@ export class PcapHandle {
     this.#handle = null;
   }
 
+  /** Closes the handle on a worker thread, keeping the event loop free. Safe to call twice. */
+  async closeAsync(): Promise<void> {
+    const handle = this.#handle;
+    if (handle === null) return;
+    this.#handle = null;
+    await this.#lib.pcap.pcap_close_async(handle);
+  }
+
   #live(): NonNullable<Deno.PointerValue> {
     if (this.#handle === null) {
       throw new LiveCaptureError("read", this.device, `Capture on ${this.device} is closed`);
@@ -707,7 +727,9 @@ export class ReadinessWaiter {
    */
   constructor(lib: Libpcap, fd: number) {
     this.#lib = lib;
-    this.#eventFd = Deno.build.os === "linux" ? lib.libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
+    this.#eventFd = Deno.build.os === "linux"
+      ? lib.libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
+      : -1;
     let n = 0;
     this.#fdSlot = fd >= 0 ? n++ : -1;
     this.#wakeSlot = this.#eventFd >= 0 ? n++ : -1;
