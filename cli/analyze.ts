@@ -8,7 +8,8 @@
 import { parseArgs } from "node:util";
 import { Analyzer } from "../engine/analyzer.ts";
 import type { AnalysisSummary } from "../engine/summary.ts";
-import { renderCalls, renderStreams } from "./calls_table.ts";
+import { renderCalls, renderLogicalCalls, renderStreams } from "./calls_table.ts";
+import { loadRulesAndSite, printRuleErrors } from "./rules_loading.ts";
 import { ProgressBar } from "./progress.ts";
 import { formatBytes, renderTable } from "./table.ts";
 
@@ -21,7 +22,11 @@ Analyzes pcap/pcapng captures (gzip-compressed too; - reads stdin).
 With no FILE, analyzes the bundled captures in fixtures/seed/.
 
 Options:
-  --json          print the report (summary, calls, streams, registrations) as JSON
+  --json          print the report (summary, calls, logical calls, streams,
+                  registrations) as JSON
+  --rules PATH    rule file or directory (repeatable; default: the shipped rules/)
+  --site FILE     site file (default: rules/site.yaml)
+  --no-rules      do not classify calls (no logical calls)
   --no-progress   never draw a progress bar
   -h, --help      show this help`;
 
@@ -39,6 +44,9 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         json: { type: "boolean", default: false },
+        rules: { type: "string", multiple: true },
+        site: { type: "string" },
+        "no-rules": { type: "boolean", default: false },
         "no-progress": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -56,9 +64,19 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     console.error(`packetwave analyze: no file given and no bundled capture found\n\n${USAGE}`);
     return 2;
   }
+  let rules;
+  if (!parsed.values["no-rules"]) {
+    const loaded = await loadRulesAndSite(parsed.values.rules ?? [], parsed.values.site);
+    if (loaded.errors.length > 0) {
+      printRuleErrors("analyze", loaded.errors);
+      return 1;
+    }
+    rules = { rules: loaded.rules, site: loaded.site };
+  }
   const bar = new ProgressBar(parsed.values["no-progress"] ? false : undefined);
   const analyzer = new Analyzer({
     onProgress: (done, total, name) => bar.update(done, total, name),
+    rules,
   });
   let failed = false;
   for (const file of files) {
@@ -77,9 +95,13 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     console.log(JSON.stringify(report, null, 2));
   } else {
     console.log(renderSummary(summary));
-    if (report.calls.length > 0) {
-      console.log(`\nCalls: ${report.calls.length}\n${renderCalls(report)}`);
+    if (report.logicalCalls.length > 0) {
+      console.log(`\nLogical calls: ${report.logicalCalls.length}\n${renderLogicalCalls(report)}`);
     }
+    if (report.calls.length > 0) {
+      console.log(`\nCall legs: ${report.calls.length}\n${renderCalls(report)}`);
+    }
+
     if (report.streams.length > 0) {
       console.log(`\nRTP streams: ${report.streams.length}\n${renderStreams(report)}`);
     }

@@ -146,3 +146,55 @@ export function renderStreams(report: AnalysisReport): string {
     2,
   );
 }
+
+/**
+ * Renders the logical calls: scenario, real parties, legs and their relations.
+ *
+ * @param report The analysis report.
+ * @returns Text lines.
+ */
+export function renderLogicalCalls(report: AnalysisReport): string {
+  const lines: string[] = [];
+  const calls = [...report.logicalCalls].sort((a, b) => a.startTs - b.startTs);
+  const rows = calls.map((c) => [
+    clockTime(c.startTs),
+    c.scenarios.join("+") || "-",
+    c.caller ?? "?",
+    c.callee ?? "?",
+    c.answeredBy ?? "-",
+    c.hungUpBy ?? "-",
+    String(c.legs.length),
+    c.labels.join(",") || "",
+  ]);
+  lines.push(renderTable(
+    [
+      { title: "start (UTC)" },
+      { title: "scenario" },
+      { title: "caller" },
+      { title: "callee" },
+      { title: "answered by" },
+      { title: "hung up by" },
+      { title: "legs", right: true },
+      { title: "labels" },
+    ],
+    rows,
+    2,
+  ));
+  for (const c of calls.filter((c) => c.legs.length > 1)) {
+    lines.push(`  ${clockTime(c.startTs)} ${c.scenario}: ${c.caller ?? "?"} → ${c.callee ?? "?"}`);
+    for (const leg of c.legs) {
+      const relations = leg.relations.map((r) => `${r.relation} ${shortId(r.to)}`).join(", ");
+      lines.push(
+        `    ${shortId(leg.id)}  ${leg.wire.caller ?? "?"} → ${
+          leg.wire.callee ?? "?"
+        }  ${leg.state}` +
+          (relations ? `  (${relations})` : "  (initial)"),
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+function shortId(id: string): string {
+  return id.length > 18 ? `${id.slice(0, 17)}…` : id;
+}

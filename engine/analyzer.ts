@@ -17,6 +17,10 @@ import { MediaTracker, type MediaTrackerOptions } from "./calls/media.ts";
 import { RegistrationTracker } from "./calls/registrations.ts";
 import { EventBus } from "./event_bus.ts";
 import { type AnalysisReport, ReportCollector } from "./report.ts";
+import { RuleEngine } from "./rules/engine.ts";
+import type { Rule } from "./rules/rule_set.ts";
+import type { Site } from "./rules/site.ts";
+import type { CallLeg } from "./calls/leg.ts";
 import type { AnomalyLayer, Endpoint, SipTransport } from "./events.ts";
 import { looksLikeSip } from "./sip/detect.ts";
 import { parseSipMessage } from "./sip/parse.ts";
@@ -34,6 +38,8 @@ export interface AnalyzerOptions {
   media?: Partial<MediaTrackerOptions>;
   /** Keep call and stream records for {@link Analyzer.report} (default true). */
   collect?: boolean;
+  /** Scenario rules and the site they run with; without them no logical calls are built. */
+  rules?: { rules: Rule[]; site: Site; explain?: (leg: CallLeg | null) => boolean };
 }
 
 /** Runs the pipeline over capture sources. */
@@ -46,6 +52,8 @@ export class Analyzer {
   readonly media: MediaTracker;
   /** Registrations. */
   readonly registrations: RegistrationTracker;
+  /** The rule engine, when rules were given. */
+  readonly rules: RuleEngine | null;
   readonly #collector: ReportCollector | null;
   readonly #counters = new SummaryCounters();
   readonly #decoder: PacketDecoder;
@@ -67,8 +75,11 @@ export class Analyzer {
       onSdp: (leg, side, sdp) => this.media.announce(leg, side, sdp),
       beforeComplete: (leg) => this.media.finishLeg(leg),
     }, options.calls);
+    this.rules = options.rules ? new RuleEngine(this.bus, this.calls, options.rules) : null;
     this.bus.on("anomaly", (e) => {
-      if (e.layer === "rtp" || e.layer === "calls") this.#counters.anomalies.add(e.reason);
+      if (e.layer === "rtp" || e.layer === "calls" || e.layer === "rules") {
+        this.#counters.anomalies.add(e.reason);
+      }
     }, "summary");
     this.#decoder = new PacketDecoder({
       onPacket: (p) => this.#onPacket(p),
@@ -159,6 +170,7 @@ export class Analyzer {
     this.#tcp.flush();
     this.calls.flush();
     this.media.flush();
+    this.rules?.flush();
     const c = this.#counters;
     const m = this.media.counters;
     c.rtpPackets = m.rtpPackets;
@@ -182,6 +194,7 @@ export class Analyzer {
       calls: this.#collector?.calls ?? [],
       streams: this.#collector?.streams ?? [],
       registrations: [...(this.#collector?.registrations.values() ?? [])],
+      logicalCalls: this.#collector?.logicalCalls ?? [],
     };
   }
 

@@ -12,6 +12,7 @@ import type { CallLeg, Side } from "./calls/leg.ts";
 import type { SipRequest, SipResponse } from "./sip/types.ts";
 import type { RtpStreamRecord } from "./calls/stream.ts";
 import type { Registration } from "./calls/registrations.ts";
+import type { LogicalCallRecord } from "./rules/logical_calls.ts";
 
 /** An IP address and port. */
 export interface Endpoint {
@@ -135,6 +136,7 @@ export interface RtcpReportBlock {
  * - `call.ringing`: the first 180 (or 183 while still trying).
  * - `call.answered`: the first 2xx to the INVITE.
  * - `call.held` / `call.resumed`: a re-INVITE or UPDATE put the call on hold or took it off.
+ * - `call.referred`: a REFER (transfer request) was sent on the leg.
  * - `call.ended`: the leg reached a final state (BYE, CANCEL, a final failure, a timeout).
  * - `call.completed`: the leg's record is complete (its media finished too): export it now.
  */
@@ -146,6 +148,7 @@ export interface CallEvent {
     | "call.answered"
     | "call.held"
     | "call.resumed"
+    | "call.referred"
     | "call.ended"
     | "call.completed";
   /** Capture time of the change. */
@@ -192,6 +195,48 @@ export interface RegistrationEvent {
   registration: Registration;
 }
 
+/** A rule gave a logical call a scenario (the first time that scenario was given). */
+export interface ScenarioMatchedEvent {
+  /** Discriminant. */
+  type: "scenario.matched";
+  /** Time of the triggering event. */
+  ts: number;
+  /** The scenario. */
+  scenario: string;
+  /** The rule. */
+  rule: string;
+  /** The logical call. */
+  logicalId: string;
+  /** Legs the rule bound (the trigger's leg first). */
+  legIds: string[];
+}
+
+/** A custom event a rule emitted (`then: { emit: label }`). */
+export interface RuleCustomEvent {
+  /** Discriminant. */
+  type: "rule.event";
+  /** Time of the triggering event. */
+  ts: number;
+  /** The rule. */
+  rule: string;
+  /** The label the rule gave. */
+  label: string;
+  /** The logical call. */
+  logicalId: string;
+  /** Legs the rule bound. */
+  legIds: string[];
+}
+
+/** A logical call is complete: its legs ended and the correlation window passed. */
+export interface LogicalCallEvent {
+  /** Discriminant. */
+  type: "logical.completed";
+  /** Time it was written. */
+  ts: number;
+  /** Its record. */
+  call: LogicalCallRecord;
+}
+
 /** Every event of the normalized stream. */
 export type PacketwaveEvent =
   | SipRequestEvent
@@ -201,7 +246,10 @@ export type PacketwaveEvent =
   | CallEvent
   | RtpStreamEvent
   | DtmfEvent
-  | RegistrationEvent;
+  | RegistrationEvent
+  | ScenarioMatchedEvent
+  | RuleCustomEvent
+  | LogicalCallEvent;
 
 /** The `type` names of all events. */
 export type PacketwaveEventType = PacketwaveEvent["type"];

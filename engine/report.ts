@@ -9,6 +9,7 @@ import type { CallRecord } from "./calls/leg.ts";
 import type { Registration } from "./calls/registrations.ts";
 import type { RtpStreamRecord } from "./calls/stream.ts";
 import type { EventBus } from "./event_bus.ts";
+import type { LogicalCallRecord } from "./rules/logical_calls.ts";
 import type { AnalysisSummary } from "./summary.ts";
 
 /** The full result of an analysis (`packetwave analyze --json`). */
@@ -21,6 +22,8 @@ export interface AnalysisReport {
   streams: RtpStreamRecord[];
   /** The last registration of each address of record. */
   registrations: Registration[];
+  /** Logical calls, when rules ran (in the order they completed). */
+  logicalCalls: LogicalCallRecord[];
 }
 
 /** Gathers call and stream records from the bus. */
@@ -31,11 +34,14 @@ export class ReportCollector {
   readonly streams: RtpStreamRecord[] = [];
   /** Registrations by AOR, latest last. */
   readonly registrations = new Map<string, Registration>();
+  /** Logical calls. */
+  readonly logicalCalls: LogicalCallRecord[] = [];
 
   /** @param bus The bus to listen on. */
   constructor(bus: EventBus) {
     bus.on("call.completed", (e) => this.calls.push(e.leg.toJSON()), "report");
     bus.on("rtp.stream.ended", (e) => this.streams.push(e.stream), "report");
+    bus.on("logical.completed", (e) => this.logicalCalls.push(e.call), "report");
     bus.on("registration", (e) => {
       this.registrations.delete(e.registration.aor);
       this.registrations.set(e.registration.aor, e.registration);

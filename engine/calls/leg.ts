@@ -122,6 +122,26 @@ export interface MediaOffer {
   media: SdpMedia[];
 }
 
+/** A REFER sent on the leg (a transfer request, RFC 3515). */
+export interface ReferRecord {
+  /** When the REFER was seen. */
+  ts: number;
+  /** Which side sent it (the transferor). */
+  by: Side;
+  /** The Refer-To URI as written. */
+  referTo: string;
+  /** User part of the Refer-To URI (the transfer target). */
+  targetUser: string | null;
+  /** Call-ID named by a `Replaces` parameter in the Refer-To URI (an attended transfer), or `null`. */
+  replaces: string | null;
+  /** User of the Referred-By header, when present (some phones omit it). */
+  referredByUser: string | null;
+  /** Final status of the REFER (202 accepted), or `null` while pending. */
+  status: number | null;
+  /** Last status line reported by NOTIFY sipfrag bodies (100, 180, 200, ...), or `null`. */
+  progress: number | null;
+}
+
 /** Q.850 / SIP cause from a Reason header (RFC 3326). */
 export interface ReasonHeader {
   /** `Q.850` or `SIP`. */
@@ -204,6 +224,10 @@ export class CallLeg {
   };
   /** Digits sent, in order. */
   readonly dtmf: DtmfRecord[] = [];
+  /** REFERs sent on the leg, in order. */
+  readonly refers: ReferRecord[] = [];
+  /** Call-ID named by the INVITE's Replaces header (RFC 3891), or `null`. */
+  readonly replaces: string | null;
   /** Ids of the RTP streams bound to the leg. */
   readonly streams: string[] = [];
   /** User-Agent / Server of each side, when seen. */
@@ -249,6 +273,7 @@ export class CallLeg {
     this.callee = partyOf(invite.to);
     this.requestUri = invite.requestUriRaw;
     this.dialled = invite.requestUri?.user ?? null;
+    this.replaces = replacesCallId(invite.headers.get("replaces"));
     this.callerAddress = src;
     this.calleeAddress = dst;
     this.transport = transport;
@@ -313,6 +338,8 @@ export class CallLeg {
       attempts: this.attempts.map((a) => ({ ...a, toTags: [...a.toTags] })),
       holds: this.holds.map((h) => ({ ...h })),
       dtmf: this.dtmf.map((d) => ({ ...d })),
+      refers: this.refers.map((r) => ({ ...r })),
+      replaces: this.replaces,
       codecs: negotiatedCodecs(this),
       streams: [...this.streams],
       userAgents: { ...this.userAgents },
@@ -380,6 +407,10 @@ export interface CallRecord {
   holds: HoldInterval[];
   /** DTMF digits. */
   dtmf: DtmfRecord[];
+  /** REFERs sent on the leg. */
+  refers: ReferRecord[];
+  /** Call-ID the INVITE's Replaces header names. */
+  replaces: string | null;
   /** Codecs in use (from the answer), such as `PCMA/8000`. */
   codecs: string[];
   /** Ids of the bound RTP streams. */
@@ -390,6 +421,28 @@ export interface CallRecord {
   messages: number;
   /** Whether the capture ended while the leg was still in progress. */
   openAtEnd: boolean;
+}
+
+/**
+ * The Call-ID of a Replaces value (`call-id;to-tag=...;from-tag=...`), unescaped.
+ *
+ * @param value A Replaces header value or URI header parameter.
+ * @returns The Call-ID, or `null`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(replacesCallId("abc%40host;to-tag=1;from-tag=2"), "abc@host");
+ * ```
+ */
+export function replacesCallId(value: string | undefined | null): string | null {
+  if (!value) return null;
+  const callId = value.split(";")[0]!.trim();
+  if (callId === "") return null;
+  try {
+    return decodeURIComponent(callId);
+  } catch {
+    return callId;
+  }
 }
 
 /**

@@ -8,8 +8,9 @@
  */
 
 import type { EventBus } from "../event_bus.ts";
-import type { Endpoint, SipRequestEvent, SipResponseEvent } from "../events.ts";
+import type { CallEvent, Endpoint, SipRequestEvent, SipResponseEvent } from "../events.ts";
 import { sdpFromMessage, type SdpMedia, type SdpSummary } from "../sip/sdp.ts";
+import { parseNameAddr } from "../sip/name_addr.ts";
 import type { SipMessage } from "../sip/types.ts";
 import {
   type Attempt,
@@ -17,6 +18,7 @@ import {
   type HoldInterval,
   type LegState,
   type ReasonHeader,
+  replacesCallId,
   type Side,
 } from "./leg.ts";
 
@@ -144,6 +146,12 @@ export class CallTracker {
       case "INFO":
         this.#infoDtmf(leg, m, from, e.ts);
         break;
+      case "REFER":
+        this.#refer(leg, m, from, e.ts);
+        break;
+      case "NOTIFY":
+        this.#notify(leg, m);
+        break;
     }
   }
 
@@ -179,6 +187,10 @@ export class CallTracker {
       }
     }
     if (sdp && m.status < 300) this.#sdp(leg, responder, sdp, e.ts);
+    if (method === "REFER" && m.status >= 200) {
+      const refer = leg.refers.findLast((r) => r.status === null);
+      if (refer) refer.status = m.status;
+    }
     if (method !== "INVITE" || !m.cseq) return;
     const initial = leg.initialCSeqs.has(m.cseq.seq);
     if (!initial) return; // a re-INVITE's response does not change the leg's state
@@ -429,6 +441,33 @@ export class CallTracker {
     }
   }
 
+  #refer(leg: CallLeg, m: SipMessage, by: Side, ts: number): void {
+    const target = m.headers.get("refer-to");
+    if (!target) return;
+    const referTo = parseNameAddr(target);
+    const referredBy = m.headers.get("referred-by");
+    leg.refers.push({
+      ts,
+      by,
+      referTo: referTo?.rawUri ?? target,
+      targetUser: referTo?.uri?.user ?? null,
+      replaces: replacesCallId(
+        referTo?.uri?.headers.get("Replaces") ?? referTo?.uri?.headers.get("replaces"),
+      ),
+      referredByUser: referredBy ? parseNameAddr(referredBy)?.uri?.user ?? null : null,
+      status: null,
+      progress: null,
+    });
+    this.#emit("call.referred", leg, ts);
+  }
+
+  #notify(leg: CallLeg, m: SipMessage): void {
+    const refer = leg.refers.at(-1);
+    if (!refer || m.contentType !== "message/sipfrag") return;
+    const match = /^SIP\/2\.0\s+(\d{3})/.exec(new TextDecoder().decode(m.body.subarray(0, 64)));
+    if (match) refer.progress = Number(match[1]);
+  }
+
   #infoDtmf(leg: CallLeg, m: SipMessage, from: Side, ts: number): void {
     const type = m.contentType;
     if (type !== "application/dtmf-relay" && type !== "application/dtmf") return;
@@ -458,18 +497,7 @@ export class CallTracker {
     this.#bus.emit({ type: "dtmf", legId: leg.id, ...record });
   }
 
-  #emit(
-    type:
-      | "call.started"
-      | "call.ringing"
-      | "call.answered"
-      | "call.held"
-      | "call.resumed"
-      | "call.ended"
-      | "call.completed",
-    leg: CallLeg,
-    ts: number,
-  ): void {
+  #emit(type: CallEvent["type"], leg: CallLeg, ts: number): void {
     this.#bus.emit({ type, ts, leg });
   }
 }

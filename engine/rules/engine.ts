@@ -1,0 +1,470 @@
+/**
+ * The rule engine: on each call and SIP event it evaluates the rules
+ * triggered by that event, in priority order; a rule whose condition holds
+ * and whose searches find their legs links legs into logical calls, gives
+ * scenarios and labels, sets derived fields and emits events. Rules see call
+ * events only — never single RTP packets.
+ *
+ * @module
+ */
+
+import type { CallLeg } from "../calls/leg.ts";
+import type { CallTracker } from "../calls/tracker.ts";
+import type { EventBus } from "../event_bus.ts";
+import type { PacketwaveEvent } from "../events.ts";
+import type { SipMessage } from "../sip/types.ts";
+import { evaluate, HEADERS, readVariable, truthy, useNumberRules, variablesOf } from "./logic.ts";
+import { type LogicalCall, type LogicalCallRecord, LogicalCalls } from "./logical_calls.ts";
+import type { Rule, RuleFind } from "./rule_set.ts";
+import type { Site } from "./site.ts";
+import { legView } from "./views.ts";
+
+/** One evaluation of a rule, kept for `rules explain`. */
+export interface Explanation {
+  /** Rule id. */
+  rule: string;
+  /** Rule file and line. */
+  where: string;
+  /** Trigger event. */
+  event: string;
+  /** Event time. */
+  ts: number;
+  /** Leg the event was about. */
+  legId: string | null;
+  /** Whether the rule fired. */
+  matched: boolean;
+  /** Why it did or did not, in a few words. */
+  reason: string;
+  /** The values its condition read. */
+  values: Record<string, unknown>;
+  /** What each search looked at and kept. */
+  finds: { name: string; candidates: number; matched: string[] }[];
+  /** What it did. */
+  actions: string[];
+}
+
+/** Options of a {@link RuleEngine}. */
+export interface RuleEngineOptions {
+  /** The rules, sorted by priority. */
+  rules: Rule[];
+  /** The site. */
+  site: Site;
+  /** Keep explanations for events of legs this accepts (a Call-ID filter); none by default. */
+  explain?: (leg: CallLeg | null) => boolean;
+}
+
+type Context = Record<string, unknown>;
+
+/** Evaluates rules on the event stream and builds logical calls. */
+export class RuleEngine {
+  /** Logical calls being built. */
+  readonly logical: LogicalCalls;
+  /** Explanations kept (see `explain`). */
+  readonly explanations: Explanation[] = [];
+  /** Rule firings per rule id. */
+  readonly fired = new Map<string, number>();
+  readonly #bus: EventBus;
+  readonly #calls: CallTracker;
+  readonly #site: Site;
+  readonly #byTrigger = new Map<string, Rule[]>();
+  readonly #explain: (leg: CallLeg | null) => boolean;
+  /** Completed legs whose logical call is not written yet: the `recent` pool. */
+  readonly #recent = new Map<string, CallLeg>();
+  #views = new Map<string, Context>();
+  #now = 0;
+
+  /**
+   * @param bus The bus: the engine listens to call and SIP events and emits its own.
+   * @param calls The call tracker, for the legs in progress.
+   * @param options Rules, site and explanation filter.
+   */
+  constructor(bus: EventBus, calls: CallTracker, options: RuleEngineOptions) {
+    this.#bus = bus;
+    this.#calls = calls;
+    this.#site = options.site;
+    this.#explain = options.explain ?? (() => false);
+    this.logical = new LogicalCalls(
+      options.site.numberRules,
+      options.site.settings.windows.correlationSeconds,
+      options.site.settings.servers,
+    );
+    for (const rule of options.rules) {
+      for (const trigger of rule.on) {
+        let list = this.#byTrigger.get(trigger);
+        if (!list) this.#byTrigger.set(trigger, list = []);
+        list.push(rule);
+      }
+    }
+    const owner = "rules";
+    for (
+      const type of [
+        "call.started",
+        "call.ringing",
+        "call.answered",
+        "call.held",
+        "call.resumed",
+        "call.referred",
+        "call.ended",
+      ] as const
+    ) {
+      bus.on(type, (e) => this.#onCall(e.type, e.ts, e.leg), owner);
+    }
+    bus.on("call.completed", (e) => {
+      this.#onCall(e.type, e.ts, e.leg);
+      this.#recent.set(e.leg.id, e.leg);
+      this.logical.completed(e.leg, e.ts);
+      this.tick(e.ts);
+    }, owner);
+    if (this.#byTrigger.has("sip.request")) {
+      bus.on("sip.request", (e) => this.#onSip(e.type, e.ts, e.message), owner);
+    }
+    if (this.#byTrigger.has("sip.response")) {
+      bus.on("sip.response", (e) => this.#onSip(e.type, e.ts, e.message), owner);
+    }
+  }
+
+  /**
+   * Writes the logical calls whose window has passed.
+   *
+   * @param now Current time.
+   */
+  tick(now: number): void {
+    if (now > this.#now) this.#now = now;
+    for (const call of this.logical.ready(this.#now)) this.#write(call, this.#now);
+  }
+
+  /** Writes every logical call still held (end of input). */
+  flush(): void {
+    for (const call of this.logical.all()) this.#write(call, this.#now);
+  }
+
+  #onCall(type: string, ts: number, leg: CallLeg): void {
+    if (ts > this.#now) this.#now = ts;
+    this.logical.of(leg);
+    const rules = this.#byTrigger.get(type);
+    if (rules) this.#run(rules, type, ts, leg, null);
+  }
+
+  #onSip(type: string, ts: number, message: SipMessage): void {
+    const leg = this.#calls.leg(message.callId) ?? null;
+    const rules = this.#byTrigger.get(type);
+    if (rules) this.#run(rules, type, ts, leg, message);
+  }
+
+  #write(call: LogicalCall, ts: number): void {
+    const rules = this.#byTrigger.get("logical.completing");
+    const first =
+      [...call.members.values()].map((m) => m.leg).sort((a, b) => a.startTs - b.startTs)[0];
+    if (rules && first) this.#run(rules, "logical.completing", ts, first, null);
+    const current = first ? this.logical.byLegId(first.id) ?? call : call;
+    const record: LogicalCallRecord = this.logical.record(current);
+    this.logical.remove(current);
+    for (const id of current.members.keys()) this.#recent.delete(id);
+    this.#bus.emit({ type: "logical.completed", ts, call: record });
+  }
+
+  #view(leg: CallLeg): Context {
+    let view = this.#views.get(leg.id);
+    if (!view) {
+      view = legView(leg, {
+        numbers: this.#site.numberRules,
+        derived: (id) => this.logical.peekDerived(id),
+        logicalOf: (id) => {
+          const call = this.logical.byLegId(id);
+          return {
+            id: call?.id ?? `lc:${id}`,
+            scenarios: call?.scenarios ?? [],
+            relations: call?.relations.filter((r) =>
+              r.from === id
+            ).map((r) => ({ relation: r.relation, to: r.to })) ?? [],
+          };
+        },
+      });
+      this.#views.set(leg.id, view);
+    }
+    return view;
+  }
+
+  #run(
+    rules: Rule[],
+    type: string,
+    ts: number,
+    leg: CallLeg | null,
+    message: SipMessage | null,
+  ): void {
+    useNumberRules(this.#site.numberRules);
+    this.#views = new Map();
+    const explaining = this.#explain(leg);
+    for (const rule of rules) {
+      const context: Context = Object.create(null);
+      context.event = { type, ts };
+      context.site = this.#site.variables;
+      context.leg = leg ? this.#view(leg) : null;
+      context.logical = leg ? this.#logicalView(this.logical.of(leg)) : null;
+      if (message) context.message = messageView(message);
+      const explanation: Explanation | null = explaining
+        ? {
+          rule: rule.id,
+          where: `${rule.file}:${rule.line}`,
+          event: type,
+          ts,
+          legId: leg?.id ?? null,
+          matched: false,
+          reason: "",
+          values: {},
+          finds: [],
+          actions: [],
+        }
+        : null;
+      if (explanation && rule.when !== null) {
+        for (const name of variablesOf(rule.when)) {
+          explanation.values[name] = readVariable(context, name);
+        }
+      }
+      const holds = rule.when === null || truthy(this.#evaluate(rule, rule.when, context));
+      if (!holds) {
+        if (explanation) {
+          explanation.reason = "condition false";
+          this.explanations.push(explanation);
+        }
+        continue;
+      }
+      const bindings = this.#find(rule, leg, context, explanation);
+      if (bindings.length === 0) {
+        if (explanation) {
+          explanation.reason = "no leg matched a search";
+          this.explanations.push(explanation);
+        }
+        continue;
+      }
+      for (const binding of bindings) this.#act(rule, ts, leg, binding, context, explanation);
+      this.fired.set(rule.id, (this.fired.get(rule.id) ?? 0) + 1);
+      this.#views = new Map(); // actions changed what views show
+      if (explanation) {
+        explanation.matched = true;
+        explanation.reason = "condition true" + (rule.find.length > 0 ? ", searches matched" : "");
+        this.explanations.push(explanation);
+      }
+      if (rule.stop) break;
+    }
+  }
+
+  #evaluate(rule: Rule, logic: unknown, context: Context): unknown {
+    try {
+      return evaluate(logic, context);
+    } catch (error) {
+      this.#bus.emit({
+        type: "anomaly",
+        ts: this.#now,
+        frame: 0,
+        layer: "rules",
+        reason: "rules.evaluation-error",
+        detail: `rule ${rule.id} (${rule.file}:${rule.line}): ${(error as Error).message}`,
+      });
+      return false;
+    }
+  }
+
+  /** Runs the rule's searches; returns one binding per match of an `all` search (else one). */
+  #find(
+    rule: Rule,
+    leg: CallLeg | null,
+    context: Context,
+    explanation: Explanation | null,
+  ): Map<string, CallLeg | null>[] {
+    let bindings: Map<string, CallLeg | null>[] = [new Map([["leg", leg]])];
+    for (const find of rule.find) {
+      const next: Map<string, CallLeg | null>[] = [];
+      for (const binding of bindings) {
+        for (const [name, bound] of binding) context[name] = bound ? this.#view(bound) : null;
+        const matches = this.#search(rule, find, binding, context);
+        explanation?.finds.push({
+          name: find.name,
+          candidates: matches.candidates,
+          matched: matches.legs.map((l) => l.id),
+        });
+        if (matches.legs.length === 0) {
+          if (find.optional) next.push(new Map([...binding, [find.name, null]]));
+          continue;
+        }
+        for (const found of matches.legs) next.push(new Map([...binding, [find.name, found]]));
+      }
+      bindings = next;
+      if (bindings.length === 0) break;
+    }
+    return bindings;
+  }
+
+  #search(
+    rule: Rule,
+    find: RuleFind,
+    binding: Map<string, CallLeg | null>,
+    context: Context,
+  ): { candidates: number; legs: CallLeg[] } {
+    const taken = new Set(
+      [...binding.values()].filter((l): l is CallLeg => l !== null).map((l) => l.id),
+    );
+    const pool: CallLeg[] = [];
+    if (find.among !== "recent") {
+      for (const l of this.#calls.legs()) if (!l.completed) pool.push(l);
+    }
+    if (find.among !== "active") pool.push(...this.#recent.values());
+    const anchor = binding.get("leg")?.startTs ?? this.#now;
+    const matched: CallLeg[] = [];
+    let candidates = 0;
+    for (const candidate of pool) {
+      if (taken.has(candidate.id)) continue;
+      candidates++;
+      context[find.name] = this.#view(candidate);
+      if (truthy(this.#evaluate(rule, find.where, context))) matched.push(candidate);
+    }
+    delete context[find.name];
+    if (matched.length <= 1 || find.pick === "all") {
+      return {
+        candidates,
+        legs: matched.sort((a, b) => a.startTs - b.startTs),
+      };
+    }
+    const best = matched.reduce((a, b) => {
+      switch (find.pick) {
+        case "earliest":
+          return b.startTs < a.startTs ? b : a;
+        case "latest":
+          return b.startTs > a.startTs ? b : a;
+        default:
+          return Math.abs(b.startTs - anchor) < Math.abs(a.startTs - anchor) ? b : a;
+      }
+    });
+    return { candidates, legs: [best] };
+  }
+
+  #act(
+    rule: Rule,
+    ts: number,
+    leg: CallLeg | null,
+    binding: Map<string, CallLeg | null>,
+    context: Context,
+    explanation: Explanation | null,
+  ): void {
+    for (const [name, bound] of binding) context[name] = bound ? this.#view(bound) : null;
+    const note = (text: string) => explanation?.actions.push(text);
+    for (const link of rule.links) {
+      const from = binding.get(link.from);
+      const to = binding.get(link.to);
+      if (!from || !to) continue;
+      this.logical.link(from, to, link.relation, rule.id);
+      note(`link ${from.id} ${link.relation} ${to.id}`);
+    }
+    // Values are evaluated before any is assigned, so they all see the same state.
+    const values = rule.set.map((s) => ({ s, value: this.#evaluate(rule, s.value, context) }));
+    const anchorLeg = leg ?? [...binding.values()].find((l): l is CallLeg => l !== null) ?? null;
+    const call = anchorLeg ? this.logical.of(anchorLeg) : null;
+    for (const { s, value } of values) {
+      if (s.target === "logical") {
+        if (!call) continue;
+        if (s.field === "master") call.fields.master = typeof value === "string" ? value : null;
+        else call.fields.startedAt = typeof value === "number" ? value : null;
+        note(`set logical.${s.field} = ${JSON.stringify(value)}`);
+        continue;
+      }
+      const target = binding.get(s.target);
+      if (!target) continue;
+      const d = this.logical.derived(target.id);
+      const text = value === null || value === undefined ? null : String(value);
+      switch (s.field) {
+        case "realCaller":
+          d.realCaller = text;
+          break;
+        case "realCallee":
+          d.realCallee = text;
+          break;
+        case "record":
+          d.record = typeof value === "boolean" ? value : truthy(value);
+          break;
+        case "party.caller":
+          d.party.caller = text;
+          break;
+        case "party.callee":
+          d.party.callee = text;
+          break;
+      }
+      note(`set ${s.target}.${s.field} = ${JSON.stringify(value)}`);
+    }
+    if (!call) return;
+    call.rules.add(rule.id);
+    for (const label of rule.labels) {
+      if (!call.labels.includes(label)) call.labels.push(label);
+      note(`label ${label}`);
+    }
+    if (rule.scenario !== null) {
+      if (!call.scenarios.includes(rule.scenario)) {
+        call.scenarios.push(rule.scenario);
+        this.#bus.emit({
+          type: "scenario.matched",
+          ts,
+          scenario: rule.scenario,
+          rule: rule.id,
+          logicalId: call.id,
+          legIds: [...binding.values()].filter((l): l is CallLeg => l !== null).map((l) => l.id),
+        });
+      }
+      note(`scenario ${rule.scenario}`);
+    }
+    if (rule.emit !== null) {
+      this.#bus.emit({
+        type: "rule.event",
+        ts,
+        rule: rule.id,
+        label: rule.emit,
+        logicalId: call.id,
+        legIds: [...binding.values()].filter((l): l is CallLeg => l !== null).map((l) => l.id),
+      });
+      note(`emit ${rule.emit}`);
+    }
+  }
+
+  #logicalView(call: LogicalCall): Context {
+    let answered = false;
+    for (const m of call.members.values()) if (m.leg.answerTs !== null) answered = true;
+    return {
+      id: call.id,
+      scenarios: [...call.scenarios],
+      labels: [...call.labels],
+      legCount: call.members.size,
+      answered,
+      master: call.fields.master,
+    };
+  }
+}
+
+function messageView(m: SipMessage): Context {
+  const headers = Object.create(null) as Record<string, string>;
+  for (const [name, value] of m.headers.entries()) {
+    if (!(name in headers)) {
+      Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
+    }
+  }
+  const view: Context = {
+    method: m.kind === "request" ? m.method : m.cseq?.method ?? null,
+    status: m.kind === "response" ? m.status : null,
+    requestUser: m.kind === "request" ? m.requestUri?.user ?? null : null,
+    fromUser: m.from?.uri?.user ?? null,
+    toUser: m.to?.uri?.user ?? null,
+    callId: m.callId,
+    headers,
+  };
+  Object.defineProperty(view, HEADERS, { value: m.headers, enumerable: false });
+  return view;
+}
+
+/** A function that keeps explanations for the legs of one Call-ID (or all legs with `*`). */
+export function explainFilter(callId: string | null): (leg: CallLeg | null) => boolean {
+  if (callId === null || callId === "*") return () => true;
+  return (leg) => leg !== null && (leg.callId === callId || leg.id === callId);
+}
+
+/** Events the engine adds to the stream. */
+export type RuleEngineEvent = Extract<
+  PacketwaveEvent,
+  { type: "scenario.matched" | "rule.event" | "logical.completed" }
+>;
