@@ -62,7 +62,7 @@ export class RuleEngine {
   /** Explanations kept (see `explain`). */
   readonly explanations: Explanation[] = [];
   /** Rule firings per rule id. */
-  readonly fired = new Map<string, number>();
+  readonly fired: Map<string, number> = new Map();
   readonly #bus: EventBus;
   readonly #calls: CallTracker;
   readonly #site: Site;

@@ -127,17 +127,21 @@ export interface LogicalCallRecord {
   rules: string[];
 }
 
-interface Member {
+/** A leg of a logical call, and whether its record is complete. */
+export interface Member {
+  /** The leg. */
   leg: CallLeg;
+  /** Whether its record is complete (`call.completed` was seen). */
   completed: boolean;
 }
+
 
 /** A logical call being built. */
 export class LogicalCall {
   /** Id: `lc:` and the first leg's id. */
   readonly id: string;
   /** Legs by id. */
-  readonly members = new Map<string, Member>();
+  readonly members: Map<string, Member> = new Map();
   /** Relations. */
   readonly relations: Relation[] = [];
   /** Scenarios, first given first. */
@@ -145,7 +149,7 @@ export class LogicalCall {
   /** Labels. */
   readonly labels: string[] = [];
   /** Rules that fired. */
-  readonly rules = new Set<string>();
+  readonly rules: Set<string> = new Set();
   /** Fields rules set on the logical call. */
   readonly fields: { master: string | null; startedAt: number | null } = {
     master: null,
