@@ -10,6 +10,7 @@
  */
 
 import { analyzeCommand } from "./cli/analyze.ts";
+import { rulesCommand } from "./cli/rules.ts";
 
 /** The version printed by `packetwave --version`. */
 export const VERSION = "0.1.0";
@@ -20,6 +21,8 @@ Usage: packetwave <command> [options]
 
 Commands:
   analyze [FILE...]   analyze capture files (pcap, pcapng; - for stdin)
+  rules check         validate rule files and the site file
+  rules explain FILE  show why each rule fired or not on a capture's calls
   help                show this help
 
 Run 'packetwave <command> --help' for a command's options.`;
@@ -35,6 +38,9 @@ export async function main(args: string[]): Promise<number> {
   switch (command) {
     case "analyze":
       return await analyzeCommand(rest);
+    case "rules":
+      return await rulesCommand(rest);
+
     case undefined:
     case "help":
     case "-h":

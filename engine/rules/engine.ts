@@ -37,8 +37,15 @@ export interface Explanation {
   reason: string;
   /** The values its condition read. */
   values: Record<string, unknown>;
-  /** What each search looked at and kept. */
-  finds: { name: string; candidates: number; matched: string[] }[];
+  /** The first clause of a top-level `and` that was false, with the values it read. */
+  failedClause: ClauseFailure | null;
+  /** What each search looked at and kept, and why candidates were turned down. */
+  finds: {
+    name: string;
+    candidates: number;
+    matched: string[];
+    rejected: ({ leg: string } & ClauseFailure)[];
+  }[];
   /** What it did. */
   actions: string[];
 }
@@ -54,6 +61,19 @@ export interface RuleEngineOptions {
 }
 
 type Context = Record<string, unknown>;
+
+/** A false clause of a condition: its position, text and the values it read. */
+export interface ClauseFailure {
+  /** Index of the clause in the top-level `and` (0 when the condition is not an `and`). */
+  index: number;
+  /** The clause as JSON, shortened. */
+  clause: string;
+  /** Values of the variables the clause read. */
+  values: Record<string, unknown>;
+}
+
+/** Up to this many rejected candidates are explained per search. */
+const EXPLAINED_REJECTIONS = 5;
 
 /** Evaluates rules on the event stream and builds logical calls. */
 export class RuleEngine {
@@ -212,19 +232,21 @@ export class RuleEngine {
           matched: false,
           reason: "",
           values: {},
+          failedClause: null,
           finds: [],
           actions: [],
         }
         : null;
       if (explanation && rule.when !== null) {
         for (const name of variablesOf(rule.when)) {
-          explanation.values[name] = readVariable(context, name);
+          explanation.values[name] = summarize(readVariable(context, name));
         }
       }
       const holds = rule.when === null || truthy(this.#evaluate(rule, rule.when, context));
       if (!holds) {
         if (explanation) {
           explanation.reason = "condition false";
+          explanation.failedClause = this.#whyFalse(rule, rule.when, context);
           this.explanations.push(explanation);
         }
         continue;
@@ -277,11 +299,12 @@ export class RuleEngine {
       const next: Map<string, CallLeg | null>[] = [];
       for (const binding of bindings) {
         for (const [name, bound] of binding) context[name] = bound ? this.#view(bound) : null;
-        const matches = this.#search(rule, find, binding, context);
+        const matches = this.#search(rule, find, binding, context, explanation !== null);
         explanation?.finds.push({
           name: find.name,
           candidates: matches.candidates,
           matched: matches.legs.map((l) => l.id),
+          rejected: matches.rejected,
         });
         if (matches.legs.length === 0) {
           if (find.optional) next.push(new Map([...binding, [find.name, null]]));
@@ -300,7 +323,9 @@ export class RuleEngine {
     find: RuleFind,
     binding: Map<string, CallLeg | null>,
     context: Context,
-  ): { candidates: number; legs: CallLeg[] } {
+    explaining: boolean,
+  ): { candidates: number; legs: CallLeg[]; rejected: ({ leg: string } & ClauseFailure)[] } {
+    const rejected: ({ leg: string } & ClauseFailure)[] = [];
     const taken = new Set(
       [...binding.values()].filter((l): l is CallLeg => l !== null).map((l) => l.id),
     );
@@ -317,13 +342,14 @@ export class RuleEngine {
       candidates++;
       context[find.name] = this.#view(candidate);
       if (truthy(this.#evaluate(rule, find.where, context))) matched.push(candidate);
+      else if (explaining && rejected.length < EXPLAINED_REJECTIONS) {
+        const why = this.#whyFalse(rule, find.where, context);
+        if (why) rejected.push({ leg: candidate.id, ...why });
+      }
     }
     delete context[find.name];
     if (matched.length <= 1 || find.pick === "all") {
-      return {
-        candidates,
-        legs: matched.sort((a, b) => a.startTs - b.startTs),
-      };
+      return { candidates, legs: matched.sort((a, b) => a.startTs - b.startTs), rejected };
     }
     const best = matched.reduce((a, b) => {
       switch (find.pick) {
@@ -335,7 +361,20 @@ export class RuleEngine {
           return Math.abs(b.startTs - anchor) < Math.abs(a.startTs - anchor) ? b : a;
       }
     });
-    return { candidates, legs: [best] };
+    return { candidates, legs: [best], rejected };
+  }
+
+  /** Finds the first false clause of a condition (each clause of a top-level `and`, else the whole). */
+  #whyFalse(rule: Rule, logic: unknown, context: Context): ClauseFailure | null {
+    const clauses = isAnd(logic) ? logic.and : [logic];
+    for (const [index, clause] of clauses.entries()) {
+      if (truthy(this.#evaluate(rule, clause, context))) continue;
+      const values: Record<string, unknown> = {};
+      for (const name of variablesOf(clause)) values[name] = summarize(readVariable(context, name));
+      const text = JSON.stringify(clause);
+      return { index, clause: text.length > 160 ? `${text.slice(0, 159)}…` : text, values };
+    }
+    return null;
   }
 
   #act(
@@ -435,6 +474,20 @@ export class RuleEngine {
       master: call.fields.master,
     };
   }
+}
+
+function isAnd(logic: unknown): logic is { and: unknown[] } {
+  return typeof logic === "object" && logic !== null &&
+    Array.isArray((logic as { and?: unknown }).and) &&
+    Object.keys(logic).length === 1;
+}
+
+/** A leg view read whole is shown by its id; everything else as it is. */
+function summarize(value: unknown): unknown {
+  if (typeof value === "object" && value !== null && "callId" in value && "id" in value) {
+    return `<leg ${(value as { id: string }).id}>`;
+  }
+  return value;
 }
 
 function messageView(m: SipMessage): Context {

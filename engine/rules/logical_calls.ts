@@ -135,7 +135,6 @@ export interface Member {
   completed: boolean;
 }
 
-
 /** A logical call being built. */
 export class LogicalCall {
   /** Id: `lc:` and the first leg's id. */

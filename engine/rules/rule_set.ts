@@ -7,6 +7,7 @@
  * @module
  */
 
+import { isAbsolute, relative } from "node:path";
 import { checkLogic, type Logic } from "./logic.ts";
 import {
   EVENT_SCHEMA,
@@ -451,8 +452,8 @@ export async function loadRules(
       for await (const e of Deno.readDir(path)) {
         if (e.isFile && /\.ya?ml$/.test(e.name) && e.name !== "site.yaml") names.push(e.name);
       }
-      files.push(...names.sort().map((n) => `${path.replace(/\/$/, "")}/${n}`));
-    } else files.push(path);
+      files.push(...names.sort().map((n) => displayPath(`${path.replace(/\/$/, "")}/${n}`)));
+    } else files.push(displayPath(path));
   }
   const rules: Rule[] = [];
   const errors: RuleFileError[] = [];
@@ -488,4 +489,15 @@ export async function loadRules(
 export function sortRules(rules: Rule[]): Rule[] {
   return rules.map((r, i) => ({ r, i })).sort((a, b) => b.r.priority - a.r.priority || a.i - b.i)
     .map((x) => x.r);
+}
+
+/**
+ * A path as messages show it: relative to the working directory when inside it.
+ *
+ * @param path A file path.
+ * @returns The path to print.
+ */
+export function displayPath(path: string): string {
+  const rel = relative(Deno.cwd(), path);
+  return rel.startsWith("..") || isAbsolute(rel) ? path : rel;
 }

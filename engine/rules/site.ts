@@ -8,6 +8,7 @@
  */
 
 import type { NumberRules } from "./numbers.ts";
+import { displayPath } from "./rule_set.ts";
 import { type LocatedDocument, parseLocatedYaml, RuleFileError } from "./yaml_source.ts";
 
 /** The built-in part of a site file; a site may add its own keys, which rules read as `site.<key>`. */
@@ -221,7 +222,7 @@ export async function loadSite(
   path?: string | URL,
 ): Promise<{ site: Site; errors: RuleFileError[] }> {
   const target = path ?? DEFAULT_SITE_FILE;
-  const name = typeof target === "string" ? target : target.pathname;
+  const name = displayPath(typeof target === "string" ? target : target.pathname);
   let text: string;
   try {
     text = await Deno.readTextFile(target);
