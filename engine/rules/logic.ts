@@ -197,6 +197,8 @@ export interface LogicProblem {
   path: (string | number)[];
   /** What is wrong. */
   message: string;
+  /** Whether the problem is the operator itself (report the key's position, not its arguments'). */
+  operator?: boolean;
 }
 
 /**
@@ -232,7 +234,7 @@ export function checkLogic(logic: Logic, knownVariable: (name: string) => boolea
     const args = (node as Record<string, unknown>)[op];
     const here = [...path, op];
     if (!BUILTIN_OPERATORS.has(op) && !CUSTOM_OPERATORS.has(op)) {
-      problems.push({ path: here, message: `unknown operator '${op}'` });
+      problems.push({ path: here, message: `unknown operator '${op}'`, operator: true });
       return;
     }
     if (op === "var") {

@@ -9,7 +9,7 @@
  */
 
 import type { CallLeg, CallRecord, Side } from "../calls/leg.ts";
-import type { NumberRules } from "./numbers.ts";
+import { type NumberRules, partyNumber } from "./numbers.ts";
 import { type DerivedFields, emptyDerived, sideParty } from "./views.ts";
 
 /** A relation between two legs, recorded by a rule. */
@@ -103,10 +103,20 @@ export interface LogicalCallRecord {
   talks: Talk[];
   /** Transfer details, when a leg sent a REFER. */
   transfer: {
+    /** `attended` when the Refer-To carried Replaces (after a consultation call), else `blind`. */
     kind: "blind" | "attended";
+    /** The transferor. */
     by: string | null;
+    /** The party the call was transferred away from (the transferor). */
     from: string | null;
+    /** The transfer target. */
     to: string | null;
+    /** Final status of the REFER (202 accepted), or `null`. */
+    status: number | null;
+    /** Last progress the transferee reported in NOTIFY (200 = the target answered), or `null`. */
+    progress: number | null;
+    /** Whether the capture shows the leg to the target. */
+    completed: boolean;
   } | null;
   /** Pickup details, when a leg picked up another. */
   pickup: { code: string | null; by: string | null; from: string | null } | null;
@@ -352,14 +362,17 @@ export class LogicalCalls {
     );
     const ended = main.filter((l) => l.endTs !== null).sort((a, b) => a.endTs! - b.endTs!);
     const first = main[0] ?? legs[0]!;
-    const lastAnswered = answered.at(-1);
+    // Along the main path the call moves on by new legs (a transfer, a pickup, a hunt, a
+    // B2BUA's second half): the last leg started that was answered is where it ended up.
+    const reached = main.filter((l) => l.answerTs !== null).at(-1);
     const lastEnded = ended.at(-1);
 
-    const referring = legs.find((l) =>
-      l.refers.length > 0 &&
-      call.relations.some((r) => r.to === l.id && r.relation === "transferred-to")
-    );
-    const refer = referring?.refers.at(-1);
+    const transferred = (l: CallLeg) =>
+      call.relations.some((r) => r.to === l.id && r.relation === "transferred-to");
+    const referring = legs.find((l) => l.refers.length > 0 && transferred(l)) ??
+      legs.find((l) => l.refers.length > 0);
+    const refer = referring?.refers.findLast((r) => r.status !== null && r.status < 300) ??
+      referring?.refers.at(-1);
     const transferTarget = call.relations.find((r) => r.relation === "transferred-to");
     const targetLeg = transferTarget ? call.members.get(transferTarget.from)?.leg : undefined;
     const pickupRel = call.relations.find((r) => r.relation === "picked-up-from");
@@ -376,7 +389,7 @@ export class LogicalCalls {
       scenario: call.scenarios[0] ?? null,
       labels: [...call.labels],
       caller: realCaller(first),
-      callee: lastAnswered ? realCallee(lastAnswered) : realCallee(main.at(-1) ?? first),
+      callee: reached ? realCallee(reached) : realCallee(main.at(-1) ?? first),
       answeredBy: answered[0] ? realCallee(answered[0]) : null,
       hungUpBy: lastEnded ? endedBy(lastEnded) : null,
       startTs: legs[0]!.startTs,
@@ -416,7 +429,10 @@ export class LogicalCalls {
           kind: refer.replaces ? "attended" : "blind",
           by: party(referring, refer.by),
           from: party(referring, refer.by),
-          to: targetLeg ? realCallee(targetLeg) : refer.targetUser,
+          to: targetLeg ? realCallee(targetLeg) : partyNumber(refer.targetUser, numbers),
+          status: refer.status,
+          progress: refer.progress,
+          completed: transferred(referring),
         }
         : null,
       pickup: pickupLeg && pickedLeg

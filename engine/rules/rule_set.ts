@@ -397,7 +397,7 @@ export function rulesFromDocument(
   ): void {
     if (logic === undefined) return;
     for (const problem of checkLogic(logic, (name) => knownVariable(name, names, site, sip))) {
-      fail([...path, ...problem.path], problem.message);
+      fail([...path, ...problem.path], problem.message, problem.operator === true);
     }
   }
 }

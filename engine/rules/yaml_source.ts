@@ -73,7 +73,7 @@ export function parseLocatedYaml(
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const errors: RuleFileError[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
-    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+    const pos = lines.linePos(e.pos[0]);
     errors.push(
       new RuleFileError(file, { line: pos.line, column: pos.col }, e.message.split("\n")[0]!),
     );
