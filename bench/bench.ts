@@ -26,7 +26,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "12" },
     concurrent: { type: "string", default: "60" },
     runs: { type: "string", default: "3" },
-    modes: { type: "string", default: "read,decode,analyze" },
+    modes: { type: "string", default: "read,decode,analyze-no-rules,analyze" },
   },
 });
 const calls = Number(values.calls);

@@ -3,7 +3,8 @@
  * its own: `deno run -A bench/measure.ts MODE FILE` prints one JSON line.
  *
  * Modes: `read` (frames only), `decode` (frames to UDP/TCP payloads),
- * `analyze` (the whole pipeline and the JSON report, written to /dev/null).
+ * `analyze` (the whole pipeline with the shipped rules, and the JSON report written to
+ * /dev/null), `analyze-no-rules` (the same without rules).
  *
  * @module
  */
@@ -11,6 +12,8 @@
 import { Analyzer } from "../engine/analyzer.ts";
 import { openCapture } from "../engine/capture/open.ts";
 import { PacketDecoder } from "../engine/decode/decoder.ts";
+import { loadRules } from "../engine/rules/rule_set.ts";
+import { loadSite } from "../engine/rules/site.ts";
 
 /** Result of one measurement. */
 export interface Measurement {
@@ -54,8 +57,13 @@ async function measure(mode: string, file: string): Promise<Measurement> {
     });
     opened.close();
     if (decode && payloads === 0) throw new Error("nothing decoded");
-  } else if (mode === "analyze") {
-    const analyzer = new Analyzer();
+  } else if (mode === "analyze" || mode === "analyze-no-rules") {
+    let rules;
+    if (mode === "analyze") {
+      const { site } = await loadSite();
+      rules = { rules: (await loadRules([], site)).rules, site };
+    }
+    const analyzer = new Analyzer({ rules });
     await analyzer.analyzeFile(file);
     const report = analyzer.report();
     packets = report.summary.packets.total;

@@ -120,8 +120,10 @@ export async function defaultCaptures(): Promise<string[]> {
   try {
     for await (const entry of Deno.readDir(DEFAULT_CAPTURE_DIR)) {
       // The five seed scenarios; their variants come from another site (see fixtures/seed/README.md).
-      if (entry.isFile && /\.(pcap|pcapng)(\.gz)?$/.test(entry.name) && !entry.name.includes("-variant")) {
-
+      if (
+        entry.isFile && /\.(pcap|pcapng)(\.gz)?$/.test(entry.name) &&
+        !entry.name.includes("-variant")
+      ) {
         files.push(new URL(entry.name, DEFAULT_CAPTURE_DIR).pathname);
       }
     }

@@ -11,8 +11,10 @@ import { Analyzer } from "../engine/analyzer.ts";
 import type { LogicalCallRecord } from "../engine/rules/logical_calls.ts";
 import { loadRules } from "../engine/rules/rule_set.ts";
 import { loadSite, type Site } from "../engine/rules/site.ts";
+import { assertSipCounts, assertStreamsMatch } from "./support/compare.ts";
 
 const SEED = new URL("../fixtures/seed/", import.meta.url).pathname;
+const REALSTACK = new URL("../fixtures/realstack/", import.meta.url).pathname;
 const SHIPPED_SITE = new URL("../rules/site.yaml", import.meta.url).pathname;
 const VARIANT_SITE = `${SEED}variant-site.yaml`;
 
@@ -33,13 +35,23 @@ interface ExpectedCall {
   legs: { callId: string; relation: string; relatedTo?: string }[];
 }
 
-async function analyze(capture: string, sitePath: string): Promise<LogicalCallRecord[]> {
+async function analyze(
+  capture: string,
+  sitePath: string,
+  dir = SEED,
+): Promise<LogicalCallRecord[]> {
   const { site, errors: siteErrors } = await loadSite(sitePath);
   const { rules, errors } = await loadRules([], site);
   assert.deepEqual([...siteErrors, ...errors].map(String), []);
   const analyzer = new Analyzer({ rules: { rules, site } });
-  assert.ok(await analyzer.analyzeFile(`${SEED}${capture}`));
-  return analyzer.report().logicalCalls;
+  assert.ok(await analyzer.analyzeFile(`${dir}${capture}`));
+  const report = analyzer.report();
+  if (dir === REALSTACK) {
+    // Real SIP stacks: SIP counts and RTP streams also agree with tshark.
+    assertSipCounts(report, await Deno.readTextFile(`${dir}${capture}.sipstat.txt`));
+    assertStreamsMatch(report, await Deno.readTextFile(`${dir}${capture}.rtpstreams.txt`));
+  }
+  return report.logicalCalls;
 }
 
 function near(ours: number | null | undefined, iso: string, what: string): void {
@@ -122,6 +134,25 @@ for (const file of files) {
   const variant = expected.capture.includes("-variant");
   Deno.test(`seed scenario: ${expected.capture} (${variant ? "variant" : "shipped"} site)`, async () => {
     const calls = await analyze(expected.capture, variant ? VARIANT_SITE : SHIPPED_SITE);
+    assert.equal(calls.length, expected.calls.length, "logical calls");
+    for (const want of expected.calls) {
+      const ours = calls.find((c) => c.legs.some((l) => l.callId === want.legs[0]!.callId));
+      assert.ok(ours, `a logical call with ${want.legs[0]!.callId}`);
+      checkCall(ours, want);
+    }
+  });
+}
+
+const realstack = [...Deno.readDirSync(`${REALSTACK}expected`)].map((e) => e.name).filter((n) =>
+  n.endsWith(".json")
+).sort();
+
+for (const file of realstack) {
+  const expected: { capture: string; calls: ExpectedCall[] } = JSON.parse(
+    await Deno.readTextFile(`${REALSTACK}expected/${file}`),
+  );
+  Deno.test(`real-stack scenario (sipp on loopback): ${expected.capture}`, async () => {
+    const calls = await analyze(expected.capture, SHIPPED_SITE, REALSTACK);
     assert.equal(calls.length, expected.calls.length, "logical calls");
     for (const want of expected.calls) {
       const ours = calls.find((c) => c.legs.some((l) => l.callId === want.legs[0]!.callId));

@@ -17,7 +17,7 @@ import { evaluate, HEADERS, readVariable, truthy, useNumberRules, variablesOf } 
 import { type LogicalCall, type LogicalCallRecord, LogicalCalls } from "./logical_calls.ts";
 import type { Rule, RuleFind } from "./rule_set.ts";
 import type { Site } from "./site.ts";
-import { legView } from "./views.ts";
+import { type LegView, legView } from "./views.ts";
 
 /** One evaluation of a rule, kept for `rules explain`. */
 export interface Explanation {
@@ -72,6 +72,34 @@ export interface ClauseFailure {
   values: Record<string, unknown>;
 }
 
+/** Leg fields that never change once a leg exists: searches can look them up in an index. */
+const STABLE_PATHS: ReadonlySet<string> = new Set([
+  "id",
+  "callId",
+  "callerAddress.ip",
+  "calleeAddress.ip",
+  "caller.user",
+  "callee.user",
+  "caller.number",
+  "callee.number",
+  "caller.extension",
+  "callee.extension",
+  "dialled",
+  "dialledNumber",
+]);
+
+/**
+ * Leg fields that, once true, stay true, and become true with a call event
+ * (`call.referred`, `call.answered`, `call.ringing`): a truthiness index of
+ * them, refreshed on each event, is never stale.
+ */
+const MONOTONIC_PATHS: ReadonlySet<string> = new Set([
+  "refer",
+  "answered",
+  "answerTs",
+  "ringingTs",
+]);
+
 /** Up to this many rejected candidates are explained per search. */
 const EXPLAINED_REJECTIONS = 5;
 
@@ -88,9 +116,18 @@ export class RuleEngine {
   readonly #site: Site;
   readonly #byTrigger = new Map<string, Rule[]>();
   readonly #explain: (leg: CallLeg | null) => boolean;
-  /** Completed legs whose logical call is not written yet: the `recent` pool. */
-  readonly #recent = new Map<string, CallLeg>();
-  #views = new Map<string, Context>();
+  /** Legs whose logical call is not written yet: in progress (`active`) or completed (`recent`). */
+  readonly #known = new Set<CallLeg>();
+  /** Indexes of known legs by fields that never change, for searches that compare them. */
+  readonly #indexes = new Map<string, Map<unknown, Set<CallLeg>>>();
+  /** Where each known leg is filed in the indexes. */
+  readonly #filed = new WeakMap<CallLeg, Map<string, unknown>>();
+  /** One view per leg: its getters read the live leg, so it never goes stale. */
+  readonly #views = new WeakMap<CallLeg, LegView>();
+  /** Equality clauses of each search, used to turn candidates down before json-logic runs. */
+  readonly #keys = new Map<RuleFind, KeyClause[]>();
+  /** The same for each rule's condition, on `leg` and `logical`. */
+  readonly #whenKeys = new Map<Rule, KeyClause[]>();
   #now = 0;
 
   /**
@@ -109,6 +146,19 @@ export class RuleEngine {
       options.site.settings.servers,
     );
     for (const rule of options.rules) {
+      for (const find of rule.find) {
+        const keys = keyClauses(find.where, [find.name]);
+        this.#keys.set(find, keys);
+        for (const k of keys) {
+          const path = k.path.join(".");
+          if ((k.test === looseEqual || k.test === member) && STABLE_PATHS.has(path)) {
+            this.#indexes.set(path, new Map());
+          } else if (k.test === isTruthy && MONOTONIC_PATHS.has(path)) {
+            this.#indexes.set(path, new Map());
+          }
+        }
+      }
+      if (rule.when !== null) this.#whenKeys.set(rule, keyClauses(rule.when, ["leg", "logical"]));
       for (const trigger of rule.on) {
         let list = this.#byTrigger.get(trigger);
         if (!list) this.#byTrigger.set(trigger, list = []);
@@ -131,7 +181,6 @@ export class RuleEngine {
     }
     bus.on("call.completed", (e) => {
       this.#onCall(e.type, e.ts, e.leg);
-      this.#recent.set(e.leg.id, e.leg);
       this.logical.completed(e.leg, e.ts);
       this.tick(e.ts);
     }, owner);
@@ -161,6 +210,7 @@ export class RuleEngine {
   #onCall(type: string, ts: number, leg: CallLeg): void {
     if (ts > this.#now) this.#now = ts;
     this.logical.of(leg);
+    this.#index(leg);
     const rules = this.#byTrigger.get(type);
     if (rules) this.#run(rules, type, ts, leg, null);
   }
@@ -179,12 +229,40 @@ export class RuleEngine {
     const current = first ? this.logical.byLegId(first.id) ?? call : call;
     const record: LogicalCallRecord = this.logical.record(current);
     this.logical.remove(current);
-    for (const id of current.members.keys()) this.#recent.delete(id);
+    for (const member of current.members.values()) this.#forget(member.leg);
     this.#bus.emit({ type: "logical.completed", ts, call: record });
   }
 
-  #view(leg: CallLeg): Context {
-    let view = this.#views.get(leg.id);
+  /** Files a leg under the indexes (again: a monotonic field may have become true with this event). */
+  #index(leg: CallLeg): void {
+    this.#known.add(leg);
+    let filed = this.#filed.get(leg);
+    if (!filed) this.#filed.set(leg, filed = new Map());
+    for (const [path, index] of this.#indexes) {
+      const raw = readPath(this.#view(leg), path.split("."));
+      const value = MONOTONIC_PATHS.has(path) ? truthy(raw) : raw;
+      if (filed.has(path) && filed.get(path) === value) continue;
+      if (filed.has(path)) index.get(filed.get(path))?.delete(leg);
+      let set = index.get(value);
+      if (!set) index.set(value, set = new Set());
+      set.add(leg);
+      filed.set(path, value);
+    }
+  }
+
+  #forget(leg: CallLeg): void {
+    if (!this.#known.delete(leg)) return;
+    const filed = this.#filed.get(leg);
+    for (const [path, value] of filed ?? []) {
+      const set = this.#indexes.get(path)?.get(value);
+      set?.delete(leg);
+      if (set?.size === 0) this.#indexes.get(path)!.delete(value);
+    }
+    this.#filed.delete(leg);
+  }
+
+  #view(leg: CallLeg): LegView {
+    let view = this.#views.get(leg);
     if (!view) {
       view = legView(leg, {
         numbers: this.#site.numberRules,
@@ -200,7 +278,7 @@ export class RuleEngine {
           };
         },
       });
-      this.#views.set(leg.id, view);
+      this.#views.set(leg, view);
     }
     return view;
   }
@@ -213,7 +291,6 @@ export class RuleEngine {
     message: SipMessage | null,
   ): void {
     useNumberRules(this.#site.numberRules);
-    this.#views = new Map();
     const explaining = this.#explain(leg);
     for (const rule of rules) {
       const context: Context = Object.create(null);
@@ -242,7 +319,9 @@ export class RuleEngine {
           explanation.values[name] = summarize(readVariable(context, name));
         }
       }
-      const holds = rule.when === null || truthy(this.#evaluate(rule, rule.when, context));
+      const holds = rule.when === null ||
+        (this.#keysHold(rule, context, explanation !== null) &&
+          truthy(this.#evaluate(rule, rule.when, context)));
       if (!holds) {
         if (explanation) {
           explanation.reason = "condition false";
@@ -261,7 +340,6 @@ export class RuleEngine {
       }
       for (const binding of bindings) this.#act(rule, ts, leg, binding, context, explanation);
       this.fired.set(rule.id, (this.fired.get(rule.id) ?? 0) + 1);
-      this.#views = new Map(); // actions changed what views show
       if (explanation) {
         explanation.matched = true;
         explanation.reason = "condition true" + (rule.find.length > 0 ? ", searches matched" : "");
@@ -329,18 +407,41 @@ export class RuleEngine {
     const taken = new Set(
       [...binding.values()].filter((l): l is CallLeg => l !== null).map((l) => l.id),
     );
-    const pool: CallLeg[] = [];
-    if (find.among !== "recent") {
-      for (const l of this.#calls.legs()) if (!l.completed) pool.push(l);
-    }
-    if (find.among !== "active") pool.push(...this.#recent.values());
+    // Values the candidate must equal (or be in), computed once for all candidates.
+    const keys = explaining ? [] : (this.#keys.get(find) ?? []).map((k) => ({
+      ...k,
+      wanted: isConstant(k.value) ? k.value : this.#evaluate(rule, k.value, context),
+    }));
     const anchor = binding.get("leg")?.startTs ?? this.#now;
+    // A key on an indexed field picks the candidates from its index: the smallest set wins.
+    let source: Iterable<CallLeg> = this.#known;
+    let size = this.#known.size;
+    for (const k of keys) {
+      const index = this.#indexes.get(k.path.join("."));
+      if (!index) continue;
+      let set: Set<CallLeg>;
+      if (k.test === isTruthy) set = index.get(true) ?? new Set();
+      else if (k.test === looseEqual) set = index.get(k.wanted) ?? new Set();
+      else if (k.test === member && Array.isArray(k.wanted)) {
+        set = new Set(k.wanted.flatMap((v) => [...(index.get(v) ?? [])]));
+      } else continue;
+      if (set.size < size) {
+        source = set;
+        size = set.size;
+      }
+    }
+    const pool: CallLeg[] = [];
+    for (const l of source) {
+      if (find.among === "any" || (find.among === "recent") === l.completed) pool.push(l);
+    }
     const matched: CallLeg[] = [];
     let candidates = 0;
     for (const candidate of pool) {
       if (taken.has(candidate.id)) continue;
       candidates++;
-      context[find.name] = this.#view(candidate);
+      const view = this.#view(candidate);
+      if (keys.length > 0 && !keys.every((k) => k.test(readPath(view, k.path), k.wanted))) continue;
+      context[find.name] = view;
       if (truthy(this.#evaluate(rule, find.where, context))) matched.push(candidate);
       else if (explaining && rejected.length < EXPLAINED_REJECTIONS) {
         const why = this.#whyFalse(rule, find.where, context);
@@ -362,6 +463,16 @@ export class RuleEngine {
       }
     });
     return { candidates, legs: [best], rejected };
+  }
+
+  /** Whether the simple clauses of a rule's condition hold (json-logic decides the rest). */
+  #keysHold(rule: Rule, context: Context, explaining: boolean): boolean {
+    if (explaining) return true;
+    for (const k of this.#whenKeys.get(rule) ?? []) {
+      const wanted = isConstant(k.value) ? k.value : this.#evaluate(rule, k.value, context);
+      if (!k.test(readPath(context[k.root], k.path), wanted)) return false;
+    }
+    return true;
   }
 
   /** Finds the first false clause of a condition (each clause of a top-level `and`, else the whole). */
@@ -474,6 +585,96 @@ export class RuleEngine {
       master: call.fields.master,
     };
   }
+}
+
+/** A clause of a search that compares a candidate field with a value not depending on the candidate. */
+interface KeyClause {
+  /** The variable the field is under: a search's name, `leg` or `logical`. */
+  root: string;
+  /** Path of the field below the root. */
+  path: string[];
+  /** Expression of the value (evaluated once per search). */
+  value: unknown;
+  /** The comparison, as json-logic makes it. */
+  test: (field: unknown, wanted: unknown) => boolean;
+}
+
+/** `==` as json-logic makes it (JavaScript's loose equality). */
+function looseEqual(a: unknown, b: unknown): boolean {
+  // deno-lint-ignore eqeqeq
+  return a == b;
+}
+
+/** A value json-logic would return as it is (not an operation). */
+function isConstant(value: unknown): boolean {
+  return value === null || typeof value !== "object" ||
+    (Array.isArray(value) && value.every((v) => v === null || typeof v !== "object"));
+}
+
+function isTruthy(a: unknown): boolean {
+  return truthy(a);
+}
+
+function isFalsy(a: unknown): boolean {
+  return !truthy(a);
+}
+
+/** `in` as json-logic makes it: a member of a list, or a substring. */
+function member(a: unknown, b: unknown): boolean {
+  if (Array.isArray(b)) return b.includes(a);
+  return typeof b === "string" && typeof a === "string" && b.includes(a);
+}
+
+/**
+ * The clauses of a condition's top-level `and` that compare a field under one
+ * of `roots` with a value that does not depend on those roots: equality,
+ * membership, truthiness. They can be checked without json-logic to turn
+ * candidates down early; json-logic still decides the ones that pass.
+ */
+function keyClauses(logic: unknown, roots: string[]): KeyClause[] {
+  const clauses = isAnd(logic) ? logic.and : [logic];
+  const onRoot = (x: unknown): { root: string; path: string[] } | null => {
+    if (typeof x !== "object" || x === null || !("var" in x)) return null;
+    const name = (x as { var: unknown }).var;
+    if (typeof name !== "string") return null;
+    const [root = "", ...path] = name.split(".");
+    return roots.includes(root) && path.length > 0 ? { root, path } : null;
+  };
+  const free = (x: unknown) =>
+    !variablesOf(x).some((v) => roots.some((root) => v === root || v.startsWith(`${root}.`)));
+  const keys: KeyClause[] = [];
+  for (const clause of clauses) {
+    if (typeof clause !== "object" || clause === null || Object.keys(clause).length !== 1) continue;
+    const [op, args] = Object.entries(clause)[0]!;
+    const one = Array.isArray(args) ? (args.length === 1 ? args[0] : undefined) : args;
+    if (op === "!!" || op === "!") {
+      const at = onRoot(one);
+      if (at) keys.push({ ...at, value: null, test: op === "!!" ? isTruthy : isFalsy });
+      continue;
+    }
+    if (!Array.isArray(args) || args.length !== 2) continue;
+    const [a, b] = args;
+    if (op === "==") {
+      const pa = onRoot(a);
+      const pb = onRoot(b);
+      if (pa && free(b)) keys.push({ ...pa, value: b, test: looseEqual });
+      else if (pb && free(a)) keys.push({ ...pb, value: a, test: looseEqual });
+    } else if (op === "in") {
+      const pa = onRoot(a);
+      if (pa && free(b)) keys.push({ ...pa, value: b, test: member });
+    }
+  }
+  return keys;
+}
+
+/** Reads a path of properties, stopping at null. */
+function readPath(value: unknown, path: string[]): unknown {
+  let current = value;
+  for (const part of path) {
+    if (current === null || current === undefined) return null;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current ?? null;
 }
 
 function isAnd(logic: unknown): logic is { and: unknown[] } {

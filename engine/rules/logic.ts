@@ -8,7 +8,7 @@
  *
  * | operator | arguments | result |
  * |---|---|---|
- * | `pw.header` | leg, name | the first value of that header of the leg's INVITE, or `null` |
+ * | `pw.header` | leg, name or names | the first value of that header (the first present, for a list) of the leg's INVITE, or `null` |
  * | `pw.number` | text | the number normalized with the site's rules (digits, national form) |
  * | `pw.extension` | text | the extension the site's pattern finds in the text, or `null` |
  * | `pw.within` | time a, time b, seconds | both times known and at most that far apart |
@@ -118,9 +118,15 @@ function isTime(value: unknown): value is number {
 
 jsonLogic.add_operation("pw", {
   header(leg: unknown, name: unknown): string | null {
-    if (typeof name !== "string" || typeof leg !== "object" || leg === null) return null;
+    if (typeof leg !== "object" || leg === null) return null;
     const source = (leg as { [HEADERS]?: HeaderSource })[HEADERS];
-    return source?.get(name) ?? null;
+    // A list of names gives the first header present.
+    for (const n of Array.isArray(name) ? name : [name]) {
+      if (typeof n !== "string") continue;
+      const value = source?.get(n);
+      if (value !== undefined) return value;
+    }
+    return null;
   },
   number(text: unknown): string | null {
     return typeof text === "string" ? normalizeNumber(text, numberRules) : null;

@@ -183,6 +183,8 @@ export class LogicalCall {
 /** Keeps logical calls and the fields rules derive. */
 export class LogicalCalls {
   readonly #byLeg = new Map<string, LogicalCall>();
+  /** Calls whose legs have all completed: the only ones `ready` needs to look at. */
+  readonly #complete = new Set<LogicalCall>();
   readonly #derived = new Map<string, DerivedFields>();
   readonly #numbers: NumberRules;
   readonly #windowSeconds: number;
@@ -278,6 +280,9 @@ export class LogicalCalls {
       keep.fields.master ??= drop.fields.master;
       keep.fields.startedAt ??= drop.fields.startedAt;
       keep.lastCompletedTs = Math.max(keep.lastCompletedTs, drop.lastCompletedTs);
+      this.#complete.delete(drop);
+      if (!keep.complete) this.#complete.delete(keep);
+      else this.#complete.add(keep);
       merged = keep;
     }
     if (
@@ -299,6 +304,7 @@ export class LogicalCalls {
     const m = call.members.get(leg.id);
     if (m) m.completed = true;
     call.lastCompletedTs = Math.max(call.lastCompletedTs, ts);
+    if (call.complete) this.#complete.add(call);
   }
 
   /**
@@ -308,13 +314,11 @@ export class LogicalCalls {
    * @returns The ready calls (not yet removed).
    */
   ready(now: number): LogicalCall[] {
-    const out = new Set<LogicalCall>();
-    for (const call of this.#byLeg.values()) {
-      if (!out.has(call) && call.complete && now - call.lastCompletedTs >= this.#windowSeconds) {
-        out.add(call);
-      }
+    const out: LogicalCall[] = [];
+    for (const call of this.#complete) {
+      if (now - call.lastCompletedTs >= this.#windowSeconds) out.push(call);
     }
-    return [...out];
+    return out;
   }
 
   /**
@@ -332,6 +336,7 @@ export class LogicalCalls {
    * @param call The call.
    */
   remove(call: LogicalCall): void {
+    this.#complete.delete(call);
     for (const id of call.members.keys()) {
       if (this.#byLeg.get(id) === call) this.#byLeg.delete(id);
       this.#derived.delete(id);

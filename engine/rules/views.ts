@@ -44,27 +44,240 @@ export interface ViewSources {
   ): { id: string; scenarios: string[]; relations: { relation: string; to: string }[] };
 }
 
-function partyView(p: Party, numbers: NumberRules) {
-  return {
-    user: p.user,
-    number: partyNumber(p.user, numbers),
-    extension: p.user === null ? null : extensionOf(p.user, numbers),
-    displayName: p.displayName,
-    uri: p.uri,
-    host: p.host,
-    tag: p.tag,
-  };
+const USER_TARGET = /^[a-z]+:([^@;?]+)@/i;
+
+/** A party as rules see it; computed on first read, the tag read live. */
+class PartyView {
+  readonly #party: Party;
+  readonly #numbers: NumberRules;
+  #number: string | null | undefined;
+  #extension: string | null | undefined;
+
+  constructor(party: Party, numbers: NumberRules) {
+    this.#party = party;
+    this.#numbers = numbers;
+  }
+  get user(): string | null {
+    return this.#party.user;
+  }
+  get number(): string | null {
+    if (this.#number === undefined) this.#number = partyNumber(this.#party.user, this.#numbers);
+    return this.#number;
+  }
+  get extension(): string | null {
+    if (this.#extension === undefined) {
+      this.#extension = this.#party.user === null
+        ? null
+        : extensionOf(this.#party.user, this.#numbers);
+    }
+    return this.#extension;
+  }
+  get displayName(): string | null {
+    return this.#party.displayName;
+  }
+  get uri(): string | null {
+    return this.#party.uri;
+  }
+  get host(): string | null {
+    return this.#party.host;
+  }
+  get tag(): string | null {
+    return this.#party.tag;
+  }
+  toJSON(): Record<string, unknown> {
+    return {
+      user: this.user,
+      number: this.number,
+      extension: this.extension,
+      displayName: this.displayName,
+    };
+  }
 }
 
-/** A plain object whose keys come from the wire, safe against `__proto__` and friends. */
-function headerObject(leg: CallLeg): Record<string, string> {
-  const out = Object.create(null) as Record<string, string>;
-  for (const [name, value] of leg.invite.headers.entries()) {
-    if (!(name in out)) {
-      Object.defineProperty(out, name, { value, enumerable: true, writable: true });
-    }
+/**
+ * The view of a leg rules read: every field a getter over the live leg, so
+ * one view per leg serves every event and each condition pays only for the
+ * fields it reads. Fields are documented in `context_schema.ts`.
+ */
+export class LegView {
+  readonly #leg: CallLeg;
+  readonly #sources: ViewSources;
+  readonly #caller: PartyView;
+  readonly #callee: PartyView;
+  #headers: Record<string, string> | null = null;
+
+  /**
+   * @param leg The live leg.
+   * @param sources Numbering, derived fields and logical calls.
+   */
+  constructor(leg: CallLeg, sources: ViewSources) {
+    this.#leg = leg;
+    this.#sources = sources;
+    this.#caller = new PartyView(leg.caller, sources.numbers);
+    this.#callee = new PartyView(leg.callee, sources.numbers);
   }
-  return out;
+
+  /** The INVITE's headers, for `pw.header`. */
+  get [HEADERS](): HeaderSource {
+    return this.#leg.invite.headers;
+  }
+  get id(): string {
+    return this.#leg.id;
+  }
+  get callId(): string {
+    return this.#leg.callId;
+  }
+  get state(): string {
+    return this.#leg.state;
+  }
+  get final(): boolean {
+    return this.#leg.isFinal;
+  }
+  get answered(): boolean {
+    return this.#leg.answerTs !== null;
+  }
+  get caller(): PartyView {
+    return this.#caller;
+  }
+  get callee(): PartyView {
+    return this.#callee;
+  }
+  get dialled(): string | null {
+    return this.#leg.dialled;
+  }
+  get dialledNumber(): string | null {
+    return partyNumber(this.#leg.dialled, this.#sources.numbers);
+  }
+  get requestUri(): string {
+    return this.#leg.requestUri;
+  }
+  get callerAddress(): { ip: string; port: number } {
+    return this.#leg.callerAddress;
+  }
+  get calleeAddress(): { ip: string; port: number } {
+    return this.#leg.calleeAddress;
+  }
+  get transport(): string {
+    return this.#leg.transport;
+  }
+  get startTs(): number {
+    return this.#leg.startTs;
+  }
+  get progressTs(): number | null {
+    return this.#leg.progressTs;
+  }
+  get ringingTs(): number | null {
+    return this.#leg.ringingTs;
+  }
+  get earlyMediaTs(): number | null {
+    return this.#leg.earlyMediaTs;
+  }
+  get answerTs(): number | null {
+    return this.#leg.answerTs;
+  }
+  get endTs(): number | null {
+    return this.#leg.endTs;
+  }
+  get lastActivityTs(): number {
+    return this.#leg.lastActivityTs;
+  }
+  get setupDelay(): number | null {
+    return this.#leg.setupDelay;
+  }
+  get talkTime(): number | null {
+    return this.#leg.talkTime;
+  }
+  get finalStatus(): number | null {
+    return this.#leg.finalStatus;
+  }
+  get endedBy(): string | null {
+    return this.#leg.endedBy;
+  }
+  get endMethod(): string | null {
+    return this.#leg.endMethod;
+  }
+  get onHold(): boolean {
+    return this.#leg.holds.some((h) => h.end === null);
+  }
+  get heldBy(): Side | null {
+    return this.#leg.holds.find((h) => h.end === null)?.by ?? null;
+  }
+  get holds(): Record<string, unknown>[] {
+    return this.#leg.holds.map((h) => ({ ...h }));
+  }
+  get lastHold(): Record<string, unknown> | null {
+    const h = this.#leg.holds.at(-1);
+    return h ? { ...h, byNumber: partyNumber(this.#leg[h.by].user, this.#sources.numbers) } : null;
+  }
+  get focus(): boolean {
+    return this.#leg.invite.contacts.some((c) =>
+      c.params.has("isfocus") || c.uri?.params.has("isfocus")
+    );
+  }
+  get attempts(): Record<string, unknown>[] {
+    return this.#leg.attempts.map((a) => ({
+      target: USER_TARGET.exec(a.requestUri)?.[1] ?? null,
+      status: a.status,
+      challenged: a.challenged,
+      ts: a.ts,
+    }));
+  }
+  get targets(): string[] {
+    const targets: string[] = [];
+    for (const a of this.#leg.attempts) {
+      const target = USER_TARGET.exec(a.requestUri)?.[1] ?? null;
+      if (target !== null && targets.at(-1) !== target) targets.push(target);
+    }
+    return targets;
+  }
+  get refer(): Record<string, unknown> | null {
+    const refer = this.#leg.refers.at(-1);
+    if (!refer) return null;
+    return {
+      ts: refer.ts,
+      by: refer.by,
+      referTo: refer.referTo,
+      target: refer.targetUser,
+      targetNumber: partyNumber(refer.targetUser, this.#sources.numbers),
+      replaces: refer.replaces,
+      referredBy: refer.referredByUser,
+      status: refer.status,
+      progress: refer.progress,
+    };
+  }
+  get replaces(): string | null {
+    return this.#leg.replaces;
+  }
+  get headers(): Record<string, string> {
+    if (this.#headers === null) {
+      // Keys come from the wire: a null-prototype object, own properties only.
+      const out = Object.create(null) as Record<string, string>;
+      for (const [name, value] of this.#leg.invite.headers.entries()) {
+        if (!(name in out)) Object.defineProperty(out, name, { value, enumerable: true });
+      }
+      this.#headers = out;
+    }
+    return this.#headers;
+  }
+  get realCaller(): string | null {
+    return this.#sources.derived(this.#leg.id)?.realCaller ?? null;
+  }
+  get realCallee(): string | null {
+    return this.#sources.derived(this.#leg.id)?.realCallee ?? null;
+  }
+  get logicalId(): string {
+    return this.#sources.logicalOf(this.#leg.id).id;
+  }
+  get scenarios(): string[] {
+    return [...this.#sources.logicalOf(this.#leg.id).scenarios];
+  }
+  get relations(): { relation: string; to: string }[] {
+    return this.#sources.logicalOf(this.#leg.id).relations.map((r) => ({ ...r }));
+  }
+  /** A short JSON form for explanations. */
+  toJSON(): string {
+    return `<leg ${this.#leg.id}>`;
+  }
 }
 
 /**
@@ -72,85 +285,10 @@ function headerObject(leg: CallLeg): Record<string, string> {
  *
  * @param leg The live leg.
  * @param sources Numbering, derived fields and logical calls.
- * @returns A plain object for json-logic (with a hidden link to the INVITE's headers for `pw.header`).
+ * @returns The view (its fields read the live leg each time).
  */
-export function legView(leg: CallLeg, sources: ViewSources): Record<string, unknown> {
-  const n = sources.numbers;
-  const derived = sources.derived(leg.id);
-  const open = leg.holds.find((h) => h.end === null) ?? null;
-  const lastHold = leg.holds.at(-1) ?? null;
-  const refer = leg.refers.at(-1) ?? null;
-  const logical = sources.logicalOf(leg.id);
-  const targets: string[] = [];
-  for (const a of leg.attempts) {
-    const target = /^[a-z]+:([^@;?]+)@/i.exec(a.requestUri)?.[1] ?? null;
-    if (target !== null && targets.at(-1) !== target) targets.push(target);
-  }
-  const view: Record<string, unknown> = {
-    id: leg.id,
-    callId: leg.callId,
-    state: leg.state,
-    final: leg.isFinal,
-    answered: leg.answerTs !== null,
-    caller: partyView(leg.caller, n),
-    callee: partyView(leg.callee, n),
-    dialled: leg.dialled,
-    dialledNumber: partyNumber(leg.dialled, n),
-    requestUri: leg.requestUri,
-    callerAddress: { ...leg.callerAddress },
-    calleeAddress: { ...leg.calleeAddress },
-    transport: leg.transport,
-    startTs: leg.startTs,
-    progressTs: leg.progressTs,
-    ringingTs: leg.ringingTs,
-    earlyMediaTs: leg.earlyMediaTs,
-    answerTs: leg.answerTs,
-    endTs: leg.endTs,
-    lastActivityTs: leg.lastActivityTs,
-    setupDelay: leg.setupDelay,
-    talkTime: leg.talkTime,
-    finalStatus: leg.finalStatus,
-    endedBy: leg.endedBy,
-    endMethod: leg.endMethod,
-    onHold: open !== null,
-    heldBy: open?.by ?? null,
-    holds: leg.holds.map((h) => ({ ...h })),
-    lastHold: lastHold && {
-      ...lastHold,
-      byNumber: partyNumber(leg[lastHold.by].user, n),
-    },
-    focus: leg.invite.contacts.some((c) => c.params.has("isfocus") || c.uri?.params.has("isfocus")),
-    attempts: leg.attempts.map((a) => ({
-      target: /^[a-z]+:([^@;?]+)@/i.exec(a.requestUri)?.[1] ?? null,
-      status: a.status,
-      challenged: a.challenged,
-      ts: a.ts,
-    })),
-    targets,
-    refer: refer && {
-      ts: refer.ts,
-      by: refer.by,
-      referTo: refer.referTo,
-      target: refer.targetUser,
-      targetNumber: partyNumber(refer.targetUser, n),
-      replaces: refer.replaces,
-      referredBy: refer.referredByUser,
-      status: refer.status,
-      progress: refer.progress,
-    },
-    replaces: leg.replaces,
-    headers: headerObject(leg),
-    realCaller: derived?.realCaller ?? null,
-    realCallee: derived?.realCallee ?? null,
-    logicalId: logical.id,
-    scenarios: [...logical.scenarios],
-    relations: logical.relations.map((r) => ({ ...r })),
-  };
-  Object.defineProperty(view, HEADERS, {
-    value: leg.invite.headers satisfies HeaderSource,
-    enumerable: false,
-  });
-  return view;
+export function legView(leg: CallLeg, sources: ViewSources): LegView {
+  return new LegView(leg, sources);
 }
 
 /**
