@@ -61,6 +61,8 @@ export class Analyzer {
   readonly #options: AnalyzerOptions;
   #frame = 0;
   #ts = 0;
+  /** The frame being handled (plugins read it through `currentFrame`). */
+  #currentFrame: Frame | null = null;
   /** The packet being handled, for events raised deep in the stack. */
   #packet: DecodedPacket | null = null;
 
@@ -161,7 +163,14 @@ export class Analyzer {
     if (c.lastTs === null || frame.ts > c.lastTs) c.lastTs = frame.ts;
     this.#frame = frame.number;
     this.#ts = frame.ts;
+    this.#currentFrame = frame;
     this.#decoder.decode(frame);
+    this.#currentFrame = null;
+  }
+
+  /** The frame being processed right now, or `null` between frames (valid only during the call). */
+  get currentFrame(): Frame | null {
+    return this.#currentFrame;
   }
 
   /** Ends the analysis: flushes what is pending and returns the summary. */

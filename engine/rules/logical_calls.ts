@@ -39,6 +39,8 @@ export interface LogicalLeg {
   state: CallRecord["state"];
   /** Caller and callee as on the wire. */
   wire: { caller: string | null; callee: string | null };
+  /** The real party on each side of the wire (a feature code replaced by whom it stands for). */
+  parties: { caller: string | null; callee: string | null };
   /** Real caller and callee, in the logical call's direction. */
   realCaller: string | null;
   /** Real callee. */
@@ -412,6 +414,7 @@ export class LogicalCalls {
         })),
         state: l.state,
         wire: { caller: l.caller.user, callee: l.callee.user },
+        parties: { caller: party(l, "caller"), callee: party(l, "callee") },
         realCaller: realCaller(l),
         realCallee: realCallee(l),
         startTs: l.startTs,
