@@ -72,10 +72,13 @@ export class PluginHost {
     const log = options.log ?? ((line: string) => console.error(line));
     analyzer.bus.onError = (error, owner, event) => host.#failed(owner, error, event);
     for (const config of configs) {
-      const factory = await resolveFactory(config.use);
-      const name = { current: config.use };
+      const factory = typeof config.use === "function"
+        ? config.use as PluginFactory
+        : await resolveFactory(config.use);
+      const label = typeof config.use === "function" ? config.use.name || "plugin" : config.use;
+      const name = { current: label };
       const report: PluginReport = {
-        name: config.use,
+        name: label,
         errors: 0,
         firstError: null,
         warnings: 0,
@@ -104,7 +107,7 @@ export class PluginHost {
       try {
         plugin = await factory(config.options ?? {}, context);
       } catch (error) {
-        throw new PluginLoadError(config.use, (error as Error).message ?? String(error));
+        throw new PluginLoadError(label, (error as Error).message ?? String(error));
       }
       name.current = plugin.name;
       report.name = plugin.name;

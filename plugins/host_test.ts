@@ -26,11 +26,8 @@ Deno.test("plugins: one that throws on every event does not stop the analysis or
       on: { "sip.request": () => void sipRequests++, "call.completed": () => void completed++ },
       rtp: () => void packets++,
     });
-    const registryPath = `${dir}/counter.ts`;
-    await Deno.writeTextFile(registryPath, "export default globalThis.__counter;");
-    (globalThis as unknown as { __counter: PluginFactory }).__counter = counter;
     const lines: string[] = [];
-    const host = await PluginHost.load(analyzer, [{ use: thrower }, { use: registryPath }], {
+    const host = await PluginHost.load(analyzer, [{ use: thrower }, { use: counter }], {
       maxErrors: 50,
       log: (l) => lines.push(l),
     });
