@@ -10,6 +10,8 @@ import { Analyzer } from "../engine/analyzer.ts";
 import type { AnalysisSummary } from "../engine/summary.ts";
 import { renderCalls, renderLogicalCalls, renderStreams } from "./calls_table.ts";
 import { loadRulesAndSite, printRuleErrors } from "./rules_loading.ts";
+import { PluginHost, PluginLoadError } from "../plugins/host.ts";
+import { PluginArgumentError, pluginsFromArgs } from "./plugins_loading.ts";
 import { ProgressBar } from "./progress.ts";
 import { formatBytes, renderTable } from "./table.ts";
 
@@ -27,6 +29,13 @@ Options:
   --rules PATH    rule file or directory (repeatable; default: the shipped rules/)
   --site FILE     site file (default: rules/site.yaml)
   --no-rules      do not classify calls (no logical calls)
+  --record DIR    record every call to WAV files in DIR
+  --export KIND:TARGET
+                  export records as they complete (repeatable): json:FILE,
+                  ndjson:FILE (- for stdout), csv:FILE, sqlite:FILE,
+                  pcap:DIR (per-call pcap), ladder:DIR (call-flow diagrams),
+                  hep:HOST:PORT (HEP v3 to a Homer collector)
+  --plugins FILE  load the plugins a YAML file lists (plugins: [{ use, options }])
   --no-progress   never draw a progress bar
   -h, --help      show this help`;
 
@@ -47,6 +56,9 @@ export async function analyzeCommand(args: string[]): Promise<number> {
         rules: { type: "string", multiple: true },
         site: { type: "string" },
         "no-rules": { type: "boolean", default: false },
+        record: { type: "string" },
+        export: { type: "string", multiple: true },
+        plugins: { type: "string" },
         "no-progress": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -78,13 +90,28 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     onProgress: (done, total, name) => bar.update(done, total, name),
     rules,
   });
+  let host: PluginHost;
+  try {
+    const configs = await pluginsFromArgs(parsed.values);
+    host = await PluginHost.load(analyzer, configs, { site: rules?.site ?? null });
+  } catch (error) {
+    if (!(error instanceof PluginArgumentError || error instanceof PluginLoadError)) throw error;
+    console.error(`packetwave analyze: ${error.message}`);
+    return 1;
+  }
   let failed = false;
   for (const file of files) {
     if (!(await analyzer.analyzeFile(file))) failed = true;
   }
   const report = analyzer.report();
+  await host.close();
+  report.plugins = host.reports;
   const summary = report.summary;
   bar.clear();
+  // An export to stdout (ndjson:-) owns stdout; the text summary then goes to stderr.
+  const out = (parsed.values.export ?? []).some((e) => e.endsWith(":-"))
+    ? (line: string) => console.error(line)
+    : (line: string) => console.log(line);
   for (const input of summary.inputs) {
     if (input.error) {
       console.error(`packetwave analyze: ${input.name}: ${input.error}`);
@@ -94,20 +121,28 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   if (parsed.values.json) {
     console.log(JSON.stringify(report, null, 2));
   } else {
-    console.log(renderSummary(summary));
+    out(renderSummary(summary));
     if (report.logicalCalls.length > 0) {
-      console.log(`\nLogical calls: ${report.logicalCalls.length}\n${renderLogicalCalls(report)}`);
+      out(`\nLogical calls: ${report.logicalCalls.length}\n${renderLogicalCalls(report)}`);
     }
     if (report.calls.length > 0) {
-      console.log(`\nCall legs: ${report.calls.length}\n${renderCalls(report)}`);
+      out(`\nCall legs: ${report.calls.length}\n${renderCalls(report)}`);
     }
 
     if (report.streams.length > 0) {
-      console.log(`\nRTP streams: ${report.streams.length}\n${renderStreams(report)}`);
+      out(`\nRTP streams: ${report.streams.length}\n${renderStreams(report)}`);
     }
     if (report.calls.length > 0 || report.streams.length > 0) {
-      console.log(
+      out(
         "\n* MOS is an ITU-T G.107 E-model estimate from loss and jitter, not a measurement.",
+      );
+    }
+  }
+  for (const p of report.plugins) {
+    if (p.errors > 0) {
+      console.error(
+        `packetwave analyze: plugin ${p.name} failed ${p.errors} time(s)` +
+          `${p.disabled ? " and was switched off" : ""}: ${p.firstError}`,
       );
     }
   }

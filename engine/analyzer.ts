@@ -204,6 +204,7 @@ export class Analyzer {
       streams: this.#collector?.streams ?? [],
       registrations: [...(this.#collector?.registrations.values() ?? [])],
       logicalCalls: this.#collector?.logicalCalls ?? [],
+      plugins: [],
     };
   }
 

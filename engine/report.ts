@@ -10,6 +10,7 @@ import type { Registration } from "./calls/registrations.ts";
 import type { RtpStreamRecord } from "./calls/stream.ts";
 import type { EventBus } from "./event_bus.ts";
 import type { LogicalCallRecord } from "./rules/logical_calls.ts";
+import type { PluginReport } from "../plugins/plugin.ts";
 import type { AnalysisSummary } from "./summary.ts";
 
 /** The full result of an analysis (`packetwave analyze --json`). */
@@ -24,6 +25,8 @@ export interface AnalysisReport {
   registrations: Registration[];
   /** Logical calls, when rules ran (in the order they completed). */
   logicalCalls: LogicalCallRecord[];
+  /** What each plugin did, when plugins ran (filled by the caller that ran them). */
+  plugins: PluginReport[];
 }
 
 /** Gathers call and stream records from the bus. */
