@@ -11,6 +11,7 @@
 
 import { analyzeCommand } from "./cli/analyze.ts";
 import { rulesCommand } from "./cli/rules.ts";
+import { liveCommand } from "./cli/live.ts";
 
 /** The version printed by `packetwave --version`. */
 export const VERSION = "0.1.0";
@@ -21,6 +22,7 @@ Usage: packetwave <command> [options]
 
 Commands:
   analyze [FILE...]   analyze capture files (pcap, pcapng; - for stdin)
+  live -i IF          capture live traffic and analyze it (libpcap; root)
   rules check         validate rule files and the site file
   rules explain FILE  show why each rule fired or not on a capture's calls
   help                show this help
@@ -40,6 +42,8 @@ export async function main(args: string[]): Promise<number> {
       return await analyzeCommand(rest);
     case "rules":
       return await rulesCommand(rest);
+    case "live":
+      return await liveCommand(rest);
 
     case undefined:
     case "help":

@@ -139,7 +139,7 @@ export class Analyzer {
     try {
       const summary = await source.run({
         onFrame: (frame) => this.onFrame(frame),
-        onAnomaly: (a) => this.#sourceAnomaly(a),
+        onAnomaly: (a) => this.onSourceAnomaly(a),
         onProgress: (read, total) => this.#options.onProgress?.(read, total, source.name),
       });
       input.format = summary.format;
@@ -166,6 +166,27 @@ export class Analyzer {
     this.#currentFrame = frame;
     this.#decoder.decode(frame);
     this.#currentFrame = null;
+  }
+
+  /**
+   * Moves time forward without traffic (live capture calls this on a timer):
+   * calls and streams time out, completed calls and logical calls are written.
+   *
+   * @param now Current time, seconds since the epoch.
+   */
+  tick(now: number): void {
+    this.calls.tick(now);
+    this.media.tick(now);
+    this.rules?.tick(now);
+  }
+
+  /** Legs being tracked and RTP packets seen so far, for status lines. */
+  get progress(): { legs: number; rtpPackets: number; frames: number } {
+    return {
+      legs: this.calls.size,
+      rtpPackets: this.media.counters.rtpPackets,
+      frames: this.#counters.linkTypes.total(),
+    };
   }
 
   /** The frame being processed right now, or `null` between frames (valid only during the call). */
@@ -285,7 +306,12 @@ export class Analyzer {
     });
   }
 
-  #sourceAnomaly(a: SourceAnomaly): void {
+  /**
+   * Counts a problem a source stepped over (for sources driven from outside, such as live capture).
+   *
+   * @param a The source's anomaly.
+   */
+  onSourceAnomaly(a: SourceAnomaly): void {
     this.#anomaly("capture", a.reason, a.detail, a.offset);
   }
 }

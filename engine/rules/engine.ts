@@ -113,7 +113,7 @@ export class RuleEngine {
   readonly fired: Map<string, number> = new Map();
   readonly #bus: EventBus;
   readonly #calls: CallTracker;
-  readonly #site: Site;
+  #site: Site;
   readonly #byTrigger = new Map<string, Rule[]>();
   readonly #explain: (leg: CallLeg | null) => boolean;
   /** Legs whose logical call is not written yet: in progress (`active`) or completed (`recent`). */
@@ -121,9 +121,9 @@ export class RuleEngine {
   /** Indexes of known legs by fields that never change, for searches that compare them. */
   readonly #indexes = new Map<string, Map<unknown, Set<CallLeg>>>();
   /** Where each known leg is filed in the indexes. */
-  readonly #filed = new WeakMap<CallLeg, Map<string, unknown>>();
+  #filed = new WeakMap<CallLeg, Map<string, unknown>>();
   /** One view per leg: its getters read the live leg, so it never goes stale. */
-  readonly #views = new WeakMap<CallLeg, LegView>();
+  #views = new WeakMap<CallLeg, LegView>();
   /** Equality clauses of each search, used to turn candidates down before json-logic runs. */
   readonly #keys = new Map<RuleFind, KeyClause[]>();
   /** The same for each rule's condition, on `leg` and `logical`. */
@@ -145,26 +145,7 @@ export class RuleEngine {
       options.site.settings.windows.correlationSeconds,
       options.site.settings.servers,
     );
-    for (const rule of options.rules) {
-      for (const find of rule.find) {
-        const keys = keyClauses(find.where, [find.name]);
-        this.#keys.set(find, keys);
-        for (const k of keys) {
-          const path = k.path.join(".");
-          if ((k.test === looseEqual || k.test === member) && STABLE_PATHS.has(path)) {
-            this.#indexes.set(path, new Map());
-          } else if (k.test === isTruthy && MONOTONIC_PATHS.has(path)) {
-            this.#indexes.set(path, new Map());
-          }
-        }
-      }
-      if (rule.when !== null) this.#whenKeys.set(rule, keyClauses(rule.when, ["leg", "logical"]));
-      for (const trigger of rule.on) {
-        let list = this.#byTrigger.get(trigger);
-        if (!list) this.#byTrigger.set(trigger, list = []);
-        list.push(rule);
-      }
-    }
+    this.#install(options.rules);
     const owner = "rules";
     for (
       const type of [
@@ -184,11 +165,55 @@ export class RuleEngine {
       this.logical.completed(e.leg, e.ts);
       this.tick(e.ts);
     }, owner);
-    if (this.#byTrigger.has("sip.request")) {
-      bus.on("sip.request", (e) => this.#onSip(e.type, e.ts, e.message), owner);
-    }
-    if (this.#byTrigger.has("sip.response")) {
-      bus.on("sip.response", (e) => this.#onSip(e.type, e.ts, e.message), owner);
+    bus.on("sip.request", (e) => this.#onSip(e.type, e.ts, e.message), owner);
+    bus.on("sip.response", (e) => this.#onSip(e.type, e.ts, e.message), owner);
+  }
+
+  /**
+   * Replaces the rules (and the site) while running: a live appliance
+   * reloads edited rule files this way. Logical calls in progress keep what
+   * earlier rules gave them; later events see the new rules.
+   *
+   * @param rules The new rules, sorted by priority.
+   * @param site The new site (the current one when omitted).
+   */
+  setRules(rules: Rule[], site: Site = this.#site): void {
+    this.#site = site;
+    this.logical.configure(
+      site.numberRules,
+      site.settings.windows.correlationSeconds,
+      site.settings.servers,
+    );
+    this.#views = new WeakMap();
+    this.#filed = new WeakMap();
+    this.#byTrigger.clear();
+    this.#keys.clear();
+    this.#whenKeys.clear();
+    this.#indexes.clear();
+    this.#install(rules);
+    for (const leg of [...this.#known]) this.#index(leg);
+  }
+
+  #install(rules: Rule[]): void {
+    for (const rule of rules) {
+      for (const find of rule.find) {
+        const keys = keyClauses(find.where, [find.name]);
+        this.#keys.set(find, keys);
+        for (const k of keys) {
+          const path = k.path.join(".");
+          if ((k.test === looseEqual || k.test === member) && STABLE_PATHS.has(path)) {
+            this.#indexes.set(path, new Map());
+          } else if (k.test === isTruthy && MONOTONIC_PATHS.has(path)) {
+            this.#indexes.set(path, new Map());
+          }
+        }
+      }
+      if (rule.when !== null) this.#whenKeys.set(rule, keyClauses(rule.when, ["leg", "logical"]));
+      for (const trigger of rule.on) {
+        let list = this.#byTrigger.get(trigger);
+        if (!list) this.#byTrigger.set(trigger, list = []);
+        list.push(rule);
+      }
     }
   }
 
@@ -216,9 +241,8 @@ export class RuleEngine {
   }
 
   #onSip(type: string, ts: number, message: SipMessage): void {
-    const leg = this.#calls.leg(message.callId) ?? null;
     const rules = this.#byTrigger.get(type);
-    if (rules) this.#run(rules, type, ts, leg, message);
+    if (rules) this.#run(rules, type, ts, this.#calls.leg(message.callId) ?? null, message);
   }
 
   #write(call: LogicalCall, ts: number): void {

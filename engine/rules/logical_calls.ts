@@ -188,9 +188,9 @@ export class LogicalCalls {
   /** Calls whose legs have all completed: the only ones `ready` needs to look at. */
   readonly #complete = new Set<LogicalCall>();
   readonly #derived = new Map<string, DerivedFields>();
-  readonly #numbers: NumberRules;
-  readonly #windowSeconds: number;
-  readonly #servers: ReadonlySet<string>;
+  #numbers: NumberRules;
+  #windowSeconds: number;
+  #servers: ReadonlySet<string>;
 
   /**
    * @param numbers The site's numbering.
@@ -198,6 +198,19 @@ export class LogicalCalls {
    * @param servers The site's server addresses (empty: found per call).
    */
   constructor(numbers: NumberRules, windowSeconds: number, servers: readonly string[] = []) {
+    this.#numbers = numbers;
+    this.#windowSeconds = windowSeconds;
+    this.#servers = new Set(servers);
+  }
+
+  /**
+   * Changes the site settings used from now on (a reloaded site file).
+   *
+   * @param numbers The site's numbering.
+   * @param windowSeconds The correlation window.
+   * @param servers The site's server addresses.
+   */
+  configure(numbers: NumberRules, windowSeconds: number, servers: readonly string[]): void {
     this.#numbers = numbers;
     this.#windowSeconds = windowSeconds;
     this.#servers = new Set(servers);
