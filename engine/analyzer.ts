@@ -10,6 +10,7 @@ import type { Frame, FrameSource, SourceAnomaly } from "./capture/frame.ts";
 import { CaptureFormatError } from "./capture/frame.ts";
 import { openCapture } from "./capture/open.ts";
 import { PacketDecoder } from "./decode/decoder.ts";
+import { LINKTYPE_ETHERNET } from "./capture/link_types.ts";
 import { type DecodedPacket, IP_PROTO_SCTP, IP_PROTO_TCP, IP_PROTO_UDP } from "./decode/packet.ts";
 import { TcpSipTracker } from "./decode/tcp_sip.ts";
 import { CallTracker, type CallTrackerOptions } from "./calls/tracker.ts";
@@ -164,7 +165,9 @@ export class Analyzer {
     this.#frame = frame.number;
     this.#ts = frame.ts;
     this.#currentFrame = frame;
-    this.#decoder.decode(frame);
+    if (!(frame.linkType === LINKTYPE_ETHERNET && this.#fastLane(frame))) {
+      this.#decoder.decode(frame);
+    }
     this.#currentFrame = null;
   }
 
@@ -227,6 +230,36 @@ export class Analyzer {
       logicalCalls: this.#collector?.logicalCalls ?? [],
       plugins: [],
     };
+  }
+
+  /**
+   * Most packets of a VoIP capture are RTP of known streams in plain
+   * Ethernet/IPv4/UDP frames: those skip the general decoder. Anything
+   * else (options, fragments, VLAN tags, new flows, RTCP, SIP) returns false
+   * and takes the general path.
+   */
+  #fastLane(frame: Frame): boolean {
+    const b = frame.bytes;
+    const s = frame.start;
+    // Ethertype IPv4, version 4 with a 20-byte header, protocol UDP.
+    if (
+      frame.end - s < 54 || b[s + 12] !== 0x08 || b[s + 13] !== 0x00 || b[s + 14] !== 0x45 ||
+      b[s + 23] !== 17
+    ) {
+      return false;
+    }
+    if (((b[s + 20]! & 0x3f) | b[s + 21]!) !== 0) return false; // a fragment (MF or an offset)
+    const total = (b[s + 16]! << 8) | b[s + 17]!;
+    const ipEnd = s + 14 + total;
+    const udpLength = (b[s + 38]! << 8) | b[s + 39]!;
+    if (total < 28 || ipEnd > frame.end || udpLength !== total - 20) return false;
+    const src = ((b[s + 26]! << 24) | (b[s + 27]! << 16) | (b[s + 28]! << 8) | b[s + 29]!) >>> 0;
+    const dst = ((b[s + 30]! << 24) | (b[s + 31]! << 16) | (b[s + 32]! << 8) | b[s + 33]!) >>> 0;
+    const ports = (((b[s + 34]! << 8) | b[s + 35]!) << 16) | ((b[s + 36]! << 8) | b[s + 37]!);
+    if (!this.media.fastRtp(frame.ts, src, dst, ports, b, s + 42, ipEnd)) return false;
+    this.#counters.udp++;
+    this.#decoder.counters.ipv4++;
+    return true;
   }
 
   #onPacket(p: DecodedPacket): void {

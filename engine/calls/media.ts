@@ -213,6 +213,40 @@ export class MediaTracker {
   }
 
   /**
+   * The fast lane for the common case: an RTP packet (not RTCP) of an IPv4
+   * flow already known to carry RTP. Does exactly what {@link onPacket} does
+   * for such a packet, without a decoded packet object; returns `false`
+   * (doing nothing) for anything else, which then takes the general path.
+   *
+   * @param ts Capture time.
+   * @param src Source IPv4 address.
+   * @param dst Destination IPv4 address.
+   * @param ports Source port × 65536 + destination port.
+   * @param b Buffer holding the UDP payload at `[s, e)`.
+   * @param s First payload byte.
+   * @param e One past the last payload byte.
+   * @returns Whether the packet was handled.
+   */
+  fastRtp(
+    ts: number,
+    src: number,
+    dst: number,
+    ports: number,
+    b: Uint8Array,
+    s: number,
+    e: number,
+  ): boolean {
+    if (e - s < 12 || (b[s]! & 0xc0) !== 0x80 || ts - this.#lastSweep >= 5) return false;
+    const second = b[s + 1]!;
+    if (second >= 192 && second <= 223) return false; // RTCP
+    const flow = this.#v4.get(src, dst, ports, 4);
+    if (flow === undefined || flow.kind !== RTP) return false;
+    flow.lastTs = ts;
+    this.#rtp(flow, b, s, e - s, ts);
+    return true;
+  }
+
+  /**
    * Ends the streams of a leg and forgets its flows and announcements.
    *
    * @param leg The leg being completed.

@@ -11,6 +11,11 @@
 export interface ByteReader {
   /** Reads into `p`; resolves with the count read, or `null` at end of input. */
   read(p: Uint8Array): Promise<number | null>;
+  /**
+   * Reads without a promise, where the reader can (a regular file): the
+   * buffer then fills with no trip through the event loop.
+   */
+  readSync?(p: Uint8Array): number | null;
 }
 
 /** Size of one read from the underlying reader. */
@@ -35,6 +40,7 @@ export class ByteInput {
   eof = false;
   readonly #reader: ByteReader;
   readonly #chunkBytes: number;
+  readonly #sync: boolean;
 
   /**
    * @param reader Where the bytes come from.
@@ -42,6 +48,7 @@ export class ByteInput {
    */
   constructor(reader: ByteReader, chunkBytes = DEFAULT_CHUNK_BYTES) {
     this.#reader = reader;
+    this.#sync = typeof reader.readSync === "function";
     this.#chunkBytes = chunkBytes;
     this.buffer = new Uint8Array(chunkBytes * 2);
     this.view = new DataView(this.buffer.buffer);
@@ -67,9 +74,11 @@ export class ByteInput {
     while (this.end - this.start < count) {
       if (this.eof) return false;
       this.#makeRoom(count);
-      const n = await this.#reader.read(
-        this.buffer.subarray(this.end, Math.min(this.buffer.length, this.end + this.#chunkBytes)),
+      const target = this.buffer.subarray(
+        this.end,
+        Math.min(this.buffer.length, this.end + this.#chunkBytes),
       );
+      const n = this.#sync ? this.#reader.readSync!(target) : await this.#reader.read(target);
       if (n === null || n === 0) {
         // Deno readers return null at end of input; a zero-length read is treated alike.
         this.eof = true;

@@ -33,7 +33,8 @@ export interface OpenedCapture {
  * @throws {Deno.errors.NotFound} When the file does not exist.
  */
 export async function openCapture(path: string): Promise<OpenedCapture> {
-  if (path === "-") return await openReader(Deno.stdin, "-", 0, () => {});
+  // stdin may be a pipe: read it asynchronously, so the event loop goes on while it waits.
+  if (path === "-") return await openReader({ read: (p) => Deno.stdin.read(p) }, "-", 0, () => {});
   const file = await Deno.open(path, { read: true });
   let closed = false;
   const close = () => {
