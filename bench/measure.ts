@@ -9,6 +9,7 @@
  * @module
  */
 
+import { cpuUsage } from "node:process";
 import { Analyzer } from "../engine/analyzer.ts";
 import { openCapture } from "../engine/capture/open.ts";
 import { PacketDecoder } from "../engine/decode/decoder.ts";
@@ -27,6 +28,8 @@ export interface Measurement {
   seconds: number;
   /** Peak resident memory of the process, MB (VmHWM). */
   peakMB: number;
+  /** CPU seconds (user + system) the work took: steadier than wall time on a busy machine. */
+  cpuSeconds: number;
 }
 
 /** Peak resident set size of this process in MB, from /proc (0 where unavailable). */
@@ -43,6 +46,7 @@ export function peakResidentMB(): number {
 async function measure(mode: string, file: string): Promise<Measurement> {
   const size = (await Deno.stat(file)).size;
   const t0 = performance.now();
+  const c0 = cpuUsage();
   let packets = 0;
   if (mode === "read" || mode === "decode") {
     const opened = await openCapture(file);
@@ -74,7 +78,15 @@ async function measure(mode: string, file: string): Promise<Measurement> {
     throw new Error(`unknown mode ${mode}`);
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { mode, packets, bytes: size, seconds, peakMB: peakResidentMB() };
+  const cpu = cpuUsage(c0);
+  return {
+    mode,
+    packets,
+    bytes: size,
+    seconds,
+    peakMB: peakResidentMB(),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 if (import.meta.main) {

@@ -118,10 +118,16 @@ export function isTokenChar(code: number): boolean {
  * ```
  */
 export function canonicalHeaderName(name: string): string {
+  // Messages repeat the same few dozen names: remember them (bounded).
+  const known = CANONICAL_CACHE.get(name);
+  if (known !== undefined) return known;
   const lower = name.toLowerCase();
-  if (lower.length === 1) return COMPACT_HEADER_FORMS.get(lower) ?? lower;
-  return lower;
+  const canonical = lower.length === 1 ? COMPACT_HEADER_FORMS.get(lower) ?? lower : lower;
+  if (CANONICAL_CACHE.size < 1024) CANONICAL_CACHE.set(name, canonical);
+  return canonical;
 }
+
+const CANONICAL_CACHE = new Map<string, string>();
 
 /**
  * Splits a header value at commas that separate list elements: never inside a
@@ -180,9 +186,9 @@ export function splitHeaderList(value: string): string[] {
  * unsplit.
  */
 export class SipHeaders implements SipHeaderMap {
+  // A message has a dozen or two headers: a linear scan of the names beats building a map.
   #names: string[] = [];
   #values: string[] = [];
-  #index = new Map<string, number[]>();
 
   /**
    * Adds one header line.
@@ -191,13 +197,15 @@ export class SipHeaders implements SipHeaderMap {
    * @param value The (unfolded) value, surrounding whitespace removed.
    */
   append(name: string, value: string): void {
-    const key = canonicalHeaderName(name);
-    const at = this.#names.length;
-    this.#names.push(key);
+    this.#names.push(canonicalHeaderName(name));
     this.#values.push(value);
-    const list = this.#index.get(key);
-    if (list === undefined) this.#index.set(key, [at]);
-    else list.push(at);
+  }
+
+  /** The index of the first line with a canonical name, or -1. */
+  #first(key: string): number {
+    const names = this.#names;
+    for (let i = 0; i < names.length; i++) if (names[i] === key) return i;
+    return -1;
   }
 
   /**
@@ -208,12 +216,13 @@ export class SipHeaders implements SipHeaderMap {
    */
   get(name: string): string | undefined {
     const key = canonicalHeaderName(name);
-    const list = this.#index.get(key);
-    if (list === undefined) return undefined;
-    const first = this.#values[list[0] ?? 0] ?? "";
+    const at = this.#first(key);
+    if (at < 0) return undefined;
+    const first = this.#values[at]!;
     if (!LIST_HEADERS.has(key)) return first;
-    for (const at of list) {
-      const elements = splitHeaderList(this.#values[at] ?? "");
+    for (let i = at; i < this.#names.length; i++) {
+      if (this.#names[i] !== key) continue;
+      const elements = splitHeaderList(this.#values[i]!);
       if (elements.length > 0) return elements[0];
     }
     return "";
@@ -229,12 +238,11 @@ export class SipHeaders implements SipHeaderMap {
    */
   getAll(name: string): string[] {
     const key = canonicalHeaderName(name);
-    const list = this.#index.get(key);
-    if (list === undefined) return [];
     const out: string[] = [];
     const split = LIST_HEADERS.has(key);
-    for (const at of list) {
-      const value = this.#values[at] ?? "";
+    for (let i = 0; i < this.#names.length; i++) {
+      if (this.#names[i] !== key) continue;
+      const value = this.#values[i]!;
       if (split) out.push(...splitHeaderList(value));
       else out.push(value);
     }
@@ -248,8 +256,12 @@ export class SipHeaders implements SipHeaderMap {
    * @returns One entry per header line.
    */
   lines(name: string): string[] {
-    const list = this.#index.get(canonicalHeaderName(name));
-    return list === undefined ? [] : list.map((at) => this.#values[at] ?? "");
+    const key = canonicalHeaderName(name);
+    const out: string[] = [];
+    for (let i = 0; i < this.#names.length; i++) {
+      if (this.#names[i] === key) out.push(this.#values[i]!);
+    }
+    return out;
   }
 
   /**
@@ -259,7 +271,7 @@ export class SipHeaders implements SipHeaderMap {
    * @returns `true` when at least one line has this name.
    */
   has(name: string): boolean {
-    return this.#index.has(canonicalHeaderName(name));
+    return this.#first(canonicalHeaderName(name)) >= 0;
   }
 
   /**

@@ -286,12 +286,23 @@ function summarize(text: string): SdpSummary | null {
  */
 export function parseSdp(text: string): SdpSummary | null {
   if (text.length > MAX_SDP_LENGTH) return null;
+  // The same body comes again and again (an INVITE re-sent after a 407, retransmissions,
+  // each hop of a proxy): keep the last few summaries. They are shared: read them, never change them.
+  const cached = SDP_CACHE.get(text);
+  if (cached !== undefined) return cached;
+  let summary: SdpSummary | null;
   try {
-    return summarize(text);
+    summary = summarize(text);
   } catch {
-    return null;
+    summary = null;
   }
+  if (SDP_CACHE.size >= SDP_CACHE_ENTRIES) SDP_CACHE.delete(SDP_CACHE.keys().next().value!);
+  SDP_CACHE.set(text, summary);
+  return summary;
 }
+
+const SDP_CACHE_ENTRIES = 256;
+const SDP_CACHE = new Map<string, SdpSummary | null>();
 
 /** Whether the bytes start (after whitespace) with `v=0`. */
 function startsLikeSdp(body: Uint8Array): boolean {
