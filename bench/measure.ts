@@ -9,6 +9,7 @@
  * @module
  */
 
+import { writePieces } from "../engine/json_writer.ts";
 import { cpuUsage } from "node:process";
 import { Analyzer } from "../engine/analyzer.ts";
 import { openCapture } from "../engine/capture/open.ts";
@@ -43,7 +44,8 @@ export function peakResidentMB(): number {
   }
 }
 
-async function measure(mode: string, file: string): Promise<Measurement> {
+/** Measures one mode on one file. */
+export async function measure(mode: string, file: string): Promise<Measurement> {
   const size = (await Deno.stat(file)).size;
   const t0 = performance.now();
   const c0 = cpuUsage();
@@ -69,11 +71,12 @@ async function measure(mode: string, file: string): Promise<Measurement> {
     }
     const analyzer = new Analyzer({ rules });
     await analyzer.analyzeFile(file);
-    const report = analyzer.report();
-    packets = report.summary.packets.total;
-    const out = await Deno.open("/dev/null", { write: true });
-    await out.write(new TextEncoder().encode(JSON.stringify(report)));
+    packets = analyzer.finish().packets.total;
+    // The JSON report, written the way `analyze --json` writes it.
+    const out = Deno.openSync("/dev/null", { write: true });
+    writePieces(analyzer.reportPieces(), out);
     out.close();
+    analyzer.dispose();
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -12,6 +12,7 @@ import { renderCalls, renderLogicalCalls, renderStreams } from "./calls_table.ts
 import { loadRulesAndSite, printRuleErrors } from "./rules_loading.ts";
 import { PluginHost, PluginLoadError } from "../plugins/host.ts";
 import { PluginArgumentError, pluginsFromArgs } from "./plugins_loading.ts";
+import { writePieces } from "../engine/json_writer.ts";
 import { ProgressBar } from "./progress.ts";
 import { formatBytes, renderTable } from "./table.ts";
 
@@ -103,10 +104,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   for (const file of files) {
     if (!(await analyzer.analyzeFile(file))) failed = true;
   }
-  const report = analyzer.report();
+  const summary = analyzer.finish();
   await host.close();
-  report.plugins = host.reports;
-  const summary = report.summary;
   bar.clear();
   // An export to stdout (ndjson:-) owns stdout; the text summary then goes to stderr.
   const out = (parsed.values.export ?? []).some((e) => e.endsWith(":-"))
@@ -119,8 +118,11 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     }
   }
   if (parsed.values.json) {
-    console.log(JSON.stringify(report, null, 2));
+    // Written record by record: a long capture's report is never one string.
+    writePieces(analyzer.reportPieces(host.reports), Deno.stdout);
+    writePieces(["\n"], Deno.stdout);
   } else {
+    const report = analyzer.report();
     out(renderSummary(summary));
     if (report.logicalCalls.length > 0) {
       out(`\nLogical calls: ${report.logicalCalls.length}\n${renderLogicalCalls(report)}`);
@@ -138,7 +140,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
       );
     }
   }
-  for (const p of report.plugins) {
+  analyzer.dispose();
+  for (const p of host.reports) {
     if (p.errors > 0) {
       console.error(
         `packetwave analyze: plugin ${p.name} failed ${p.errors} time(s)` +

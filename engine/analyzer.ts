@@ -18,6 +18,8 @@ import { MediaTracker, type MediaTrackerOptions } from "./calls/media.ts";
 import { RegistrationTracker } from "./calls/registrations.ts";
 import { EventBus } from "./event_bus.ts";
 import { type AnalysisReport, ReportCollector } from "./report.ts";
+import { jsonObjectPieces } from "./json_writer.ts";
+import type { PluginReport } from "../plugins/plugin.ts";
 import { RuleEngine } from "./rules/engine.ts";
 import type { Rule } from "./rules/rule_set.ts";
 import type { Site } from "./rules/site.ts";
@@ -39,6 +41,8 @@ export interface AnalyzerOptions {
   media?: Partial<MediaTrackerOptions>;
   /** Keep call and stream records for {@link Analyzer.report} (default true). */
   collect?: boolean;
+  /** Records of each report list kept in memory before the rest spills to a temporary file (default 2000). */
+  memoryRecords?: number;
   /** Scenario rules and the site they run with; without them no logical calls are built. */
   rules?: { rules: Rule[]; site: Site; explain?: (leg: CallLeg | null) => boolean };
 }
@@ -61,6 +65,7 @@ export class Analyzer {
   readonly #tcp: TcpSipTracker;
   readonly #options: AnalyzerOptions;
   #frame = 0;
+  #summary: AnalysisSummary | null = null;
   #ts = 0;
   /** The frame being handled (plugins read it through `currentFrame`). */
   #currentFrame: Frame | null = null;
@@ -71,7 +76,9 @@ export class Analyzer {
   constructor(options: AnalyzerOptions = {}) {
     this.#options = options;
     this.bus = options.bus ?? new EventBus();
-    this.#collector = options.collect === false ? null : new ReportCollector(this.bus);
+    this.#collector = options.collect === false
+      ? null
+      : new ReportCollector(this.bus, options.memoryRecords);
     this.media = new MediaTracker(this.bus, options.media);
     this.registrations = new RegistrationTracker(this.bus);
     this.calls = new CallTracker(this.bus, {
@@ -197,8 +204,9 @@ export class Analyzer {
     return this.#currentFrame;
   }
 
-  /** Ends the analysis: flushes what is pending and returns the summary. */
+  /** Ends the analysis: flushes what is pending and returns the summary (the same one when called again). */
   finish(): AnalysisSummary {
+    if (this.#summary) return this.#summary;
     this.#decoder.flush();
     this.#tcp.flush();
     this.calls.flush();
@@ -212,11 +220,14 @@ export class Analyzer {
     c.unsignalledStreams = m.unsignalledStreams;
     c.registered = this.registrations.registered;
     c.registrationsFailed = this.registrations.failed;
-    return c.toJSON(this.#decoder.counters);
+    this.#summary = c.toJSON(this.#decoder.counters);
+    return this.#summary;
   }
 
   /**
-   * Ends the analysis and returns everything: summary, calls, streams and registrations.
+   * Ends the analysis and returns everything: summary, calls, streams and
+   * registrations, in memory (for long captures {@link Analyzer.reportPieces}
+   * writes the same without holding it).
    *
    * @returns The report (calls and streams are empty when created with `collect: false`).
    */
@@ -224,12 +235,38 @@ export class Analyzer {
     const summary = this.finish();
     return {
       summary,
-      calls: this.#collector?.calls ?? [],
-      streams: this.#collector?.streams ?? [],
+      calls: this.#collector?.calls.toArray() ?? [],
+      streams: this.#collector?.streams.toArray() ?? [],
       registrations: [...(this.#collector?.registrations.values() ?? [])],
-      logicalCalls: this.#collector?.logicalCalls ?? [],
+      logicalCalls: this.#collector?.logicalCalls.toArray() ?? [],
       plugins: [],
     };
+  }
+
+  /**
+   * The report as JSON text in pieces, its long lists read back one record at
+   * a time: the same text as `JSON.stringify(report(), null, indent)`.
+   * Call {@link Analyzer.finish} first.
+   *
+   * @param plugins What the plugins did.
+   * @param indent Spaces per level.
+   * @returns The pieces of text.
+   */
+  reportPieces(plugins: PluginReport[] = [], indent = 2): Generator<string> {
+    const c = this.#collector;
+    return jsonObjectPieces([
+      { key: "summary", value: this.finish() },
+      { key: "calls", items: c?.calls ?? [] },
+      { key: "streams", items: c?.streams ?? [] },
+      { key: "registrations", items: c?.registrations.values() ?? [] },
+      { key: "logicalCalls", items: c?.logicalCalls ?? [] },
+      { key: "plugins", value: plugins },
+    ], indent);
+  }
+
+  /** Deletes the temporary files of the report lists (the report can no longer be read). */
+  dispose(): void {
+    this.#collector?.dispose();
   }
 
   /**

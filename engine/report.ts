@@ -9,6 +9,7 @@ import type { CallRecord } from "./calls/leg.ts";
 import type { Registration } from "./calls/registrations.ts";
 import type { RtpStreamRecord } from "./calls/stream.ts";
 import type { EventBus } from "./event_bus.ts";
+import { RecordSpool } from "./spool.ts";
 import type { LogicalCallRecord } from "./rules/logical_calls.ts";
 import type { PluginReport } from "../plugins/plugin.ts";
 import type { AnalysisSummary } from "./summary.ts";
@@ -29,19 +30,25 @@ export interface AnalysisReport {
   plugins: PluginReport[];
 }
 
-/** Gathers call and stream records from the bus. */
+/** Gathers call and stream records from the bus; long lists spill to temporary files. */
 export class ReportCollector {
   /** Completed call records. */
-  readonly calls: CallRecord[] = [];
+  readonly calls: RecordSpool<CallRecord>;
   /** Ended streams. */
-  readonly streams: RtpStreamRecord[] = [];
+  readonly streams: RecordSpool<RtpStreamRecord>;
   /** Registrations by AOR, latest last. */
   readonly registrations = new Map<string, Registration>();
   /** Logical calls. */
-  readonly logicalCalls: LogicalCallRecord[] = [];
+  readonly logicalCalls: RecordSpool<LogicalCallRecord>;
 
-  /** @param bus The bus to listen on. */
-  constructor(bus: EventBus) {
+  /**
+   * @param bus The bus to listen on.
+   * @param memoryRecords Records of each list kept in memory before spilling to disk.
+   */
+  constructor(bus: EventBus, memoryRecords?: number) {
+    this.calls = new RecordSpool(memoryRecords);
+    this.streams = new RecordSpool(memoryRecords);
+    this.logicalCalls = new RecordSpool(memoryRecords);
     bus.on("call.completed", (e) => this.calls.push(e.leg.toJSON()), "report");
     bus.on("rtp.stream.ended", (e) => this.streams.push(e.stream), "report");
     bus.on("logical.completed", (e) => this.logicalCalls.push(e.call), "report");
@@ -49,5 +56,12 @@ export class ReportCollector {
       this.registrations.delete(e.registration.aor);
       this.registrations.set(e.registration.aor, e.registration);
     }, "report");
+  }
+
+  /** Deletes the temporary files. */
+  dispose(): void {
+    this.calls.dispose();
+    this.streams.dispose();
+    this.logicalCalls.dispose();
   }
 }

@@ -1,0 +1,113 @@
+/**
+ * A list of records that stays small in memory: the first records are kept
+ * as they are; past a threshold they go to a temporary file as JSON lines,
+ * and are read back in order when the list is walked. A long capture then
+ * needs the same memory as a short one with the same calls at once.
+ *
+ * @module
+ */
+
+const ENCODER = new TextEncoder();
+
+/** An append-only list of JSON-serializable records, spilled to disk past a threshold. */
+export class RecordSpool<T> {
+  readonly #memory: T[] = [];
+  readonly #threshold: number;
+  readonly #dir: string | undefined;
+  #file: Deno.FsFile | null = null;
+  #path: string | null = null;
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  #spilled = 0;
+
+  /**
+   * @param threshold Records kept in memory before spilling to a temporary file.
+   * @param dir Directory of the temporary file (the system's by default).
+   */
+  constructor(threshold = 2000, dir?: string) {
+    this.#threshold = threshold;
+    this.#dir = dir;
+  }
+
+  /** Records held. */
+  get length(): number {
+    return this.#memory.length + this.#spilled;
+  }
+
+  /**
+   * Adds a record (serialized at once when spilling, so it may change afterwards).
+   *
+   * @param record The record.
+   */
+  push(record: T): void {
+    if (this.#memory.length < this.#threshold) {
+      this.#memory.push(record);
+      return;
+    }
+    const line = JSON.stringify(record);
+    this.#pending.push(line);
+    this.#pendingBytes += line.length;
+    this.#spilled++;
+    if (this.#pendingBytes > 1 << 20) this.#flush();
+  }
+
+  /** Every record in order (the spilled ones read back from disk). */
+  *[Symbol.iterator](): IterableIterator<T> {
+    yield* this.#memory;
+    if (this.#spilled === 0) return;
+    this.#flush();
+    const file = Deno.openSync(this.#path!, { read: true });
+    try {
+      const decoder = new TextDecoder();
+      const chunk = new Uint8Array(1 << 20);
+      let rest = "";
+      for (;;) {
+        const n = file.readSync(chunk);
+        if (n === null || n === 0) break;
+        const text = rest + decoder.decode(chunk.subarray(0, n), { stream: true });
+        const lines = text.split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) if (line !== "") yield JSON.parse(line) as T;
+      }
+      if (rest !== "") yield JSON.parse(rest) as T;
+    } finally {
+      file.close();
+    }
+  }
+
+  /** All records as an array (loads the spilled ones: for short captures and tests). */
+  toArray(): T[] {
+    return [...this];
+  }
+
+  /** Deletes the temporary file. */
+  dispose(): void {
+    this.#file?.close();
+    this.#file = null;
+    if (this.#path) {
+      try {
+        Deno.removeSync(this.#path);
+      } catch {
+        // already gone
+      }
+      this.#path = null;
+    }
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    if (!this.#file) {
+      this.#path = Deno.makeTempFileSync({
+        dir: this.#dir,
+        prefix: "packetwave-spool-",
+        suffix: ".ndjson",
+      });
+      this.#file = Deno.openSync(this.#path, { write: true, append: true });
+    }
+    const bytes = ENCODER.encode(this.#pending.join("\n") + "\n");
+    let written = 0;
+    while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+}
