@@ -31,7 +31,7 @@ export function toFileUrl(path: string): URL {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.equal(safeName("../../etc/passwd"), "_.._etc_passwd");
+ * assert.equal(safeName("../../etc/passwd"), "_etc_passwd");
  * assert.equal(safeName("*8"), "_8");
  * ```
  */

@@ -75,12 +75,24 @@ export function recordingBaseName(parts: RecordingNameParts): string {
   return pieces.join("_");
 }
 
+/** Names a {@linkcode UniqueNames} remembers before it starts afresh. */
+export const MAX_REMEMBERED_NAMES = 100000;
+
 /**
  * Hands out file names that are unique within one run: a name already
- * given gets `_2`, `_3`, ... before its extension.
+ * given gets `_2`, `_3`, ... before its extension. Names begin with their
+ * second, so only recent ones can clash: past
+ * {@linkcode MAX_REMEMBERED_NAMES} the memory starts afresh (bounded state
+ * for a long live capture).
  */
 export class UniqueNames {
   readonly #taken = new Set<string>();
+  readonly #max: number;
+
+  /** @param max Names remembered before starting afresh. */
+  constructor(max = MAX_REMEMBERED_NAMES) {
+    this.#max = max;
+  }
 
   /**
    * Reserves a name.
@@ -98,6 +110,7 @@ export class UniqueNames {
    * ```
    */
   take(base: string, extension: string): string {
+    if (this.#taken.size >= this.#max) this.#taken.clear();
     let name = base;
     for (let n = 2; this.#taken.has(name + extension); n++) name = `${base}_${n}`;
     this.#taken.add(name + extension);
@@ -112,6 +125,7 @@ export class UniqueNames {
    * @returns The base name to use.
    */
   takeAll(base: string, extensions: readonly string[]): string {
+    if (this.#taken.size >= this.#max) this.#taken.clear();
     let name = base;
     for (let n = 2; extensions.some((e) => this.#taken.has(name + e)); n++) name = `${base}_${n}`;
     for (const e of extensions) this.#taken.add(name + e);

@@ -152,9 +152,8 @@ class Recorder {
   readonly #entries = new Map<string, Entry>();
   readonly #finished = new Map<string, RecordedStream[]>();
   readonly #legs = new Map<string, LegInfo>();
-  /** Legs completed while rules run, waiting for their logical call. */
-  readonly #awaiting = new Set<string>();
-  readonly #keepers: Promise<unknown>[] = [];
+  /** Pcap files still being written. */
+  readonly #keepers = new Set<Promise<unknown>>();
   readonly #warned = new Set<string>();
   #lastStream: RtpStream | null = null;
   #lastEntry: Entry | null = null;
@@ -205,11 +204,8 @@ class Recorder {
     }
     this.#legs.set(leg.id, legInfoOf(leg));
     if (!this.#settings.calls) return this.#forget(leg.id);
-    if (this.#rulesMode) {
-      this.#awaiting.add(leg.id);
-      return;
-    }
-    this.#writeLeg(leg.id);
+    // With rules, the leg's streams wait for its logical call.
+    if (!this.#rulesMode) this.#writeLeg(leg.id);
   }
 
   /** A logical call completed: write its files. */
@@ -221,17 +217,12 @@ class Recorder {
       );
       return;
     }
-    for (const leg of call.legs) {
-      for (const entry of [...this.#entries.values()]) {
-        if (entry.legId === leg.id) this.#finishEntry(entry, null);
-      }
-    }
+    // (The legs' streams ended before their legs completed.)
     try {
       if (this.#settings.calls) this.#writeLogical(call);
     } finally {
       for (const leg of call.legs) {
         if (leg.record === false) this.#discard(leg.id);
-        this.#awaiting.delete(leg.id);
         this.#forget(leg.id);
       }
     }
@@ -249,7 +240,7 @@ class Recorder {
       }
     }
     for (const legId of [...this.#finished.keys()]) this.#forget(legId);
-    await Promise.all(this.#keepers);
+    await Promise.all([...this.#keepers]);
     if (!this.#settings.streams) {
       await Deno.remove(this.#streamDir, { recursive: true }).catch(() => {});
     }
@@ -354,9 +345,12 @@ class Recorder {
     }
     entry.track = null;
     const keeper = entry.keeper;
+    const legId = record?.legId ?? entry.stream.leg?.id ?? entry.legId;
+    const off = legId !== null && this.#context.legFlags(legId).record === false;
     if (keeper) {
-      this.#keepers.push(
+      this.#pending(
         keeper.close().then((kept) => {
+          if (off) return removeQuietly(kept.path);
           if (kept.error) this.#context.warn(`cannot write ${kept.path}: ${kept.error}`);
           if (kept.missed > 0) {
             this.#context.warn(`${kept.missed} packet(s) of ${entry.id} could not be kept`);
@@ -364,10 +358,8 @@ class Recorder {
         }),
       );
     }
-    const legId = record?.legId ?? entry.stream.leg?.id ?? entry.legId;
-    if (legId !== null && this.#context.legFlags(legId).record === false) {
+    if (off) {
       removeQuietly(entry.wavPath);
-      if (keeper) this.#keepers.push(keeper.close().then(() => removeQuietly(entry.pcapPath)));
       return;
     }
     if (summary?.path && this.#settings.streams) this.#streamFiles++;
@@ -428,9 +420,11 @@ class Recorder {
         durationSeconds: file ? round(file.duration) : 0,
         file: file?.name ?? null,
         channels: { left: "caller", right: "callee" },
-        streams: streams.map((s) =>
-          this.#streamEntry(s, plan, s.direction === "callee-to-caller" ? "right" : "left", null)
-        ),
+        streams: streams.map((s) => {
+          const fromCallee = s.direction === "callee-to-caller";
+          const sender = fromCallee ? leg.callee : leg.caller;
+          return this.#streamEntry(s, plan, fromCallee ? "right" : "left", sender);
+        }),
       };
       this.#writeSidecar(`${base}.json`, sidecar);
     } catch (error) {
@@ -592,6 +586,14 @@ class Recorder {
     }
     this.#finished.delete(legId);
     this.#legs.delete(legId);
+  }
+
+  /** Keeps a pcap file's completion until it is done (for `close`). */
+  #pending(done: Promise<unknown>): void {
+    const settled: Promise<unknown> = done.catch((error) => {
+      this.#context.warn(`cannot finish a pcap file: ${String(error)}`);
+    }).finally(() => this.#keepers.delete(settled));
+    this.#keepers.add(settled);
   }
 
   #warnOnce(key: string, message: string): void {
