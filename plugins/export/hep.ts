@@ -512,15 +512,22 @@ interface HepSender {
 
 type ProblemReport = (what: string) => void;
 
+/**
+ * Sends datagrams one after the other: the next leaves when the previous one's
+ * send completed, which keeps them in order (Deno's `node:dgram` may reorder
+ * sends issued at once) and bounds what waits to `maxQueueBytes`.
+ */
 class UdpHepSender implements HepSender {
   readonly #socket: dgram.Socket;
   readonly #host: string;
   readonly #port: number;
-  readonly #maxInFlightBytes: number;
+  readonly #maxQueueBytes: number;
   readonly #counters: SendCounters;
   readonly #problem: ProblemReport;
-  #inFlightBytes = 0;
-  #inFlight = 0;
+  #queue: Uint8Array[] = [];
+  #head = 0;
+  #queuedBytes = 0;
+  #sending = false;
   #idle: (() => void) | null = null;
   #closed = false;
 
@@ -528,17 +535,34 @@ class UdpHepSender implements HepSender {
     host: string,
     port: number,
     family: 4 | 6,
-    maxInFlightBytes: number,
+    maxQueueBytes: number,
     counters: SendCounters,
     problem: ProblemReport,
   ) {
     this.#host = host;
     this.#port = port;
-    this.#maxInFlightBytes = maxInFlightBytes;
+    this.#maxQueueBytes = maxQueueBytes;
     this.#counters = counters;
     this.#problem = problem;
     this.#socket = dgram.createSocket(family === 6 ? "udp6" : "udp4");
     this.#socket.on("error", (error) => this.#problem(`socket error: ${error.message}`));
+  }
+
+  /** Binds the local end now, so that a failure is a load error, not a crash at the first send. */
+  bind(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) =>
+        reject(new TypeError(`Cannot open a UDP socket: ${error.message}`));
+      this.#socket.once("error", failed);
+      try {
+        this.#socket.bind(0, () => {
+          this.#socket.off("error", failed);
+          resolve();
+        });
+      } catch (error) {
+        failed(error as Error);
+      }
+    });
   }
 
   send(packet: Uint8Array): void {
@@ -551,36 +575,51 @@ class UdpHepSender implements HepSender {
       this.#problem(`a ${packet.length}-byte HEP packet does not fit in a UDP datagram`);
       return;
     }
-    if (this.#inFlightBytes + packet.length > this.#maxInFlightBytes) {
+    if (this.#queuedBytes + packet.length > this.#maxQueueBytes) {
       this.#counters.failed++;
       this.#problem("the send queue is full; packets are being dropped");
       return;
     }
-    this.#inFlight++;
-    this.#inFlightBytes += packet.length;
+    this.#queue.push(packet);
+    this.#queuedBytes += packet.length;
+    if (!this.#sending) this.#next();
+  }
+
+  #next(): void {
+    const packet = this.#queue[this.#head];
+    if (packet === undefined) {
+      this.#queue = [];
+      this.#head = 0;
+      this.#sending = false;
+      this.#idle?.();
+      return;
+    }
+    this.#queue[this.#head++] = EMPTY; // let it go
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#sending = true;
+    const done = (error: Error | null) => {
+      this.#queuedBytes -= packet.length;
+      if (error) {
+        this.#counters.failed++;
+        this.#problem(`cannot send to the collector: ${error.message}`);
+      } else {
+        this.#counters.sent++;
+      }
+      this.#next();
+    };
     try {
-      this.#socket.send(packet, this.#port, this.#host, (error) => {
-        this.#inFlight--;
-        this.#inFlightBytes -= packet.length;
-        if (error) {
-          this.#counters.failed++;
-          this.#problem(`cannot send to the collector: ${error.message}`);
-        } else {
-          this.#counters.sent++;
-        }
-        if (this.#inFlight === 0) this.#idle?.();
-      });
+      this.#socket.send(packet, this.#port, this.#host, done);
     } catch (error) {
-      this.#inFlight--;
-      this.#inFlightBytes -= packet.length;
-      this.#counters.failed++;
-      this.#problem(`cannot send to the collector: ${(error as Error).message}`);
+      queueMicrotask(() => done(error as Error));
     }
   }
 
   async close(timeoutMs: number): Promise<void> {
     this.#closed = true;
-    if (this.#inFlight > 0) {
+    if (this.#sending) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
         this.#idle = resolve;
@@ -589,9 +628,14 @@ class UdpHepSender implements HepSender {
       clearTimeout(timer);
       this.#idle = null;
     }
+    this.#counters.failed += this.#queue.length - this.#head;
+    this.#queue = [];
+    this.#head = 0;
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Seconds to wait before connecting again after a TCP failure. */
 const TCP_RETRY_MS = 5000;
@@ -607,6 +651,9 @@ class TcpHepSender implements HepSender {
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #conn: Deno.TcpConn | null = null;
+  #connecting = false;
+  /** Set when `close` stopped waiting: a connection that completes now is dropped. */
+  #aborted = false;
   #pump: Promise<void> | null = null;
   #retryAt = 0;
   #closed = false;
@@ -644,19 +691,28 @@ class TcpHepSender implements HepSender {
     if (this.#pump !== null || this.#queue.length === 0) return;
     this.#pump = this.#drain().finally(() => {
       this.#pump = null;
-      if (!this.#closed && this.#conn !== null) this.#kick();
+      if (!this.#aborted && this.#conn !== null) this.#kick();
     });
   }
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       if (this.#conn === null) {
+        this.#connecting = true;
         try {
-          this.#conn = await Deno.connect({ hostname: this.#host, port: this.#port });
-          this.#conn.setNoDelay(true);
+          const conn = await Deno.connect({ hostname: this.#host, port: this.#port });
+          if (this.#aborted) {
+            // `close` gave up waiting (a collector that does not answer): too late.
+            conn.close();
+            return;
+          }
+          conn.setNoDelay(true);
+          this.#conn = conn;
         } catch (error) {
           this.#fail(`cannot connect to the collector: ${(error as Error).message}`);
           return;
+        } finally {
+          this.#connecting = false;
         }
       }
       const batch = this.#takeBatch();
@@ -720,15 +776,19 @@ class TcpHepSender implements HepSender {
       ]);
       clearTimeout(timer);
     }
+    this.#aborted = true;
     try {
       this.#conn?.close();
     } catch {
       // already closed
     }
     this.#conn = null;
-    await this.#pump; // a write cut short by the close ends now
+    // A write cut short by the close ends now; a connection attempt may hang for minutes
+    // (a collector that drops SYNs) and is not waited for: it closes itself when it ends.
+    if (!this.#connecting) await this.#pump;
     this.#counters.failed += this.#queue.length;
     this.#queue = [];
+    this.#queuedBytes = 0;
   }
 }
 
@@ -828,6 +888,19 @@ function positive(options: HepOptions, name: keyof HepOptions, fallback: number)
   return value;
 }
 
+/**
+ * Fails early, with the flag to add, when Deno may not use the network as the
+ * exporter needs: a socket used without permission would throw later, out of
+ * reach of the plugin host.
+ */
+function requireNet(host: string, why: string): void {
+  if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+    throw new TypeError(
+      `The HEP exporter needs network access to ${host} ${why}: run with --allow-net=${host},...`,
+    );
+  }
+}
+
 /** SIP messages of one Call-ID waiting to be sent. */
 interface Pending {
   /** Encoded HEP packets, in order. */
@@ -910,6 +983,7 @@ export default async function createHepExporter(
     let target = host;
     let family: 4 | 6 = parseIPv4(host) !== null ? 4 : 6;
     if (parseIPv4(host) === null && parseIPv6(host) === null) {
+      requireNet(host, "to look up the collector's address");
       try {
         const found = await lookup(host);
         target = found.address;
@@ -920,8 +994,17 @@ export default async function createHepExporter(
         );
       }
     }
-    sender = new UdpHepSender(target, port, family, maxQueueBytes, stats, problem);
+    // A UDP socket binds to the wildcard address first, then sends to the collector.
+    requireNet(family === 6 ? "[::]:0" : "0.0.0.0:0", "for the UDP socket's local end");
+    requireNet(
+      family === 6 ? `[${target}]:${port}` : `${target}:${port}`,
+      "to reach the collector",
+    );
+    const udp = new UdpHepSender(target, port, family, maxQueueBytes, stats, problem);
+    await udp.bind();
+    sender = udp;
   } else {
+    requireNet(`${host}:${port}`, "to reach the collector");
     sender = new TcpHepSender(host, port, maxQueueBytes, stats, problem);
   }
 
