@@ -35,6 +35,9 @@ import { SipLegRouter } from "./leg_router.ts";
 /** Messages kept per leg; later ones are counted, not drawn. */
 export const LADDER_MAX_MESSAGES_PER_LEG = 1000;
 
+/** Diagrams written in the background at once; past it they are written before going on. */
+export const LADDER_PENDING_WRITES = 32;
+
 /** Options of the `ladder` export. */
 export interface LadderExportOptions {
   /** Directory of the diagrams (created when absent). */
@@ -145,7 +148,11 @@ const ladderExport: PluginFactory<LadderExportOptions> = async (options, context
 
   const onSip = (e: SipRequestEvent | SipResponseEvent) => {
     const register = e.message.kind === "request" && e.message.method.toUpperCase() === "REGISTER";
-    router.message(e.message.callId, register, context.frame, summarizeMessage(e));
+    if (register || e.message.callId === "") {
+      router.resolve(); // never part of a leg: no summary needed
+      return;
+    }
+    router.message(e.message.callId, false, context.frame, summarizeMessage(e));
   };
 
   const legOf = (id: string, s: LegState, entry: LogicalLeg | null): LadderLeg => {
@@ -168,21 +175,38 @@ const ladderExport: PluginFactory<LadderExportOptions> = async (options, context
     };
   };
 
+  /** Diagrams being written in the background (at most {@link LADDER_PENDING_WRITES}). */
+  const writing = new Set<Promise<void>>();
+  const failed = (id: string, error: unknown) =>
+    context.warn(`cannot write the diagram of ${id}: ${(error as Error).message}`);
+
   const draw = function drawCall(call: LadderCall): void {
+    let path: string;
+    let text: string;
     try {
       const base = `${fileStamp(call.startTs)}_${safeName(call.id, 80)}`;
       let name = base;
       for (let n = 2; usedNames.has(name); n++) name = `${base}_${n}`;
       usedNames.add(name);
-      const path = join(dir, `${name}.${format}`);
-      Deno.writeTextFileSync(
-        path,
-        format === "svg" ? renderLadderSvgDocument(call) : renderLadderHtml(call),
-      );
-      files.push(path);
+      path = join(dir, `${name}.${format}`);
+      text = format === "svg" ? renderLadderSvgDocument(call) : renderLadderHtml(call);
     } catch (error) {
-      context.warn(`cannot write the diagram of ${call.id}: ${(error as Error).message}`);
+      return failed(call.id, error);
     }
+    files.push(path);
+    if (writing.size >= LADDER_PENDING_WRITES) {
+      // The disk is behind: write this one now, so pending text stays bounded.
+      try {
+        Deno.writeTextFileSync(path, text);
+      } catch (error) {
+        failed(call.id, error);
+      }
+      return;
+    }
+    const pending: Promise<void> = Deno.writeTextFile(path, text)
+      .catch((error) => failed(call.id, error))
+      .finally(() => writing.delete(pending));
+    writing.add(pending);
   };
 
   const completeLeg = (leg: CallLeg) => {
@@ -269,7 +293,7 @@ const ladderExport: PluginFactory<LadderExportOptions> = async (options, context
         });
       },
     },
-    close() {
+    async close() {
       router.resolve();
       // Legs no logical call claimed (none when the analysis ran to its end).
       for (const [id, s] of legs) {
@@ -285,6 +309,7 @@ const ladderExport: PluginFactory<LadderExportOptions> = async (options, context
         });
       }
       legs.clear();
+      while (writing.size > 0) await Promise.all([...writing]);
     },
   };
   return plugin;

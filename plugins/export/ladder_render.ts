@@ -203,7 +203,14 @@ function layout(call: LadderCall): Layout {
     }
   }
   const streamCount = call.legs.reduce((n, l) => n + l.streams.length, 0);
-  const width = LEFT + Math.max(columns.length, 2) * COLUMN_WIDTH;
+  const longest = Math.max(
+    0,
+    ...call.legs.flatMap((l) => l.streams.map((st) => streamText(st, call.startTs).length)),
+  );
+  // About 6.8 px per character of the 12 px sans-serif text, so the RTP band fits.
+  const width = Math.ceil(
+    Math.max(LEFT + Math.max(columns.length, 2) * COLUMN_WIDTH, 24 + longest * 6.8),
+  );
   const streamsTop = TOP + (rows.length + 1) * ROW;
   const height = streamsTop + 40 + Math.max(streamCount, 1) * 22 + 20;
   return { columns, labels, rows, width, height, streamsTop };
@@ -224,6 +231,14 @@ function serverHosts(call: LadderCall): Set<string> {
 /** The host of an `ip:port` or `[ip]:port` address. */
 function hostOf(address: string): string {
   return address.startsWith("[") ? address.slice(1, address.indexOf("]")) : address.split(":")[0]!;
+}
+
+/** The line of an RTP stream in the band. */
+function streamText(s: LadderStream, start: number): string {
+  return `${s.src} → ${s.dst} · ${s.codecs.join("/") || "?"} · ${s.packets} packets · ` +
+    `lost ${s.lost} (${s.lossPercent.toFixed(1)}%) · ${offset(s.firstTs, start)} … ${
+      offset(s.lastTs, start)
+    }`;
 }
 
 function columnX(l: Layout, address: string): number {
@@ -361,10 +376,7 @@ export function renderLadderSvg(call: LadderCall): string {
     const color = LEG_COLORS[i % LEG_COLORS.length]!;
     for (const s of leg.streams) {
       const y = top + 42 + n * 22;
-      const text = `${s.src} → ${s.dst} · ${s.codecs.join("/") || "?"} · ${s.packets} packets · ` +
-        `lost ${s.lost} (${s.lossPercent.toFixed(1)}%) · ${offset(s.firstTs, call.startTs)} … ${
-          offset(s.lastTs, call.startTs)
-        }`;
+      const text = streamText(s, call.startTs);
       out.push(`<text class="stream" x="12" y="${y}" fill="${color}">${e(text)}</text>`);
       n++;
     }

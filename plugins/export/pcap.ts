@@ -9,9 +9,11 @@
  * Call-ID belongs to ({@link SipLegRouter}: the same choice the call
  * tracker makes); RTP frames are taken in the per-packet hook, by the
  * stream's leg. Each leg's frames are spooled to a temporary file while the
- * capture is read (see `spool.ts`: bounded memory), and merged by time into
- * the call's file when the call is complete (`logical.completed`, or
- * `call.completed` without rules); the spools are then deleted.
+ * capture is read (see `spool.ts`: bounded memory; a spool file is already a
+ * pcap file), and when the call is complete (`logical.completed`, or
+ * `call.completed` without rules) a one-leg call's spool is moved into
+ * place, or the legs' spools are merged by time into the call's file and
+ * deleted.
  *
  * Link types: a call whose frames all have one link type (the usual case)
  * is written as classic pcap with that link type. A call whose frames come
@@ -33,13 +35,21 @@
 
 import type { CallLeg } from "../../engine/calls/leg.ts";
 import type { Frame } from "../../engine/capture/frame.ts";
-import { PcapWriter } from "../../engine/capture/pcap_writer.ts";
 import { PcapngWriter } from "../../engine/capture/pcapng_writer.ts";
 import { join, safeName } from "../paths.ts";
 import type { Plugin, PluginFactory } from "../plugin.ts";
 import { fileStamp, optionOf, requireString, rulesRunning } from "./common.ts";
 import { SipLegRouter } from "./leg_router.ts";
-import { type FrameSpool, SpoolReader, SpoolStore } from "./spool.ts";
+import {
+  type FrameSpool,
+  PCAP_HEADER_BYTES,
+  PCAP_RECORD_BYTES,
+  SPOOL_SNAPLEN,
+  type SpoolFile,
+  SpoolReader,
+  SpoolStore,
+  writePcapHeader,
+} from "./spool.ts";
 
 /** Options of the `pcap` export. */
 export interface PcapExportOptions {
@@ -80,74 +90,144 @@ interface MergeJob {
 }
 
 /**
- * Merges spools by time into one capture file: pcap when every frame has
- * the same link type, else pcapng with one interface per link type.
+ * Writes the capture file of a call from its legs' spools: a single spool
+ * file is moved into place as it is; several of one link type are merged
+ * by time into classic pcap; several link types make a pcapng file with one
+ * interface per link type. Frames with the same timestamp keep the order of
+ * the spools (legs in start order). The spool files are gone afterwards.
  *
- * @param spools The spools (finished).
+ * @param spools The legs' spools.
  * @param pathWithoutExtension Output path; `.pcap` or `.pcapng` is added.
- * @returns The path written and the frames in it, or `null` when there was no frame.
+ * @returns The path written and its frame count, or `null` when there was no frame.
  */
-export async function mergeSpools(
+export async function writeCallCapture(
   spools: readonly FrameSpool[],
   pathWithoutExtension: string,
 ): Promise<{ path: string; frames: number } | null> {
-  const linkTypes = new Set<number>();
-  for (const s of spools) for (const t of s.linkTypes) linkTypes.add(t);
-  if (linkTypes.size === 0) return null;
-  const readers: SpoolReader[] = [];
+  const files: SpoolFile[] = [];
+  for (const spool of spools) {
+    spool.finish();
+    for (const f of spool.files.values()) if (f.created && f.frames > 0) files.push(f);
+  }
   try {
-    for (const s of spools) readers.push(await SpoolReader.open(s));
-    const live: SpoolReader[] = [];
-    for (const r of readers) if (await r.next()) live.push(r);
-    const single = linkTypes.size === 1;
-    const path = `${pathWithoutExtension}${single ? ".pcap" : ".pcapng"}`;
-    const file = await Deno.open(path, { write: true, create: true, truncate: true });
-    let frames = 0;
-    if (single) {
-      const writer = new PcapWriter(file, { linkType: [...linkTypes][0]! });
-      while (live.length > 0) {
-        const i = earliest(live);
-        const c = live[i]!.current;
-        await writer.writePacket(c.ts, c.data, Math.max(c.origLen, c.data.length));
-        frames++;
-        if (!(await live[i]!.next())) live.splice(i, 1);
-      }
-      await writer.close();
-    } else {
-      const writer = new PcapngWriter(file, {
-        section: { application: "packetwave (per-call extraction)" },
-      });
-      const interfaces = new Map<number, number>();
-      for (const t of [...linkTypes].sort((a, b) => a - b)) {
-        interfaces.set(t, await writer.addInterface({ linkType: t }));
-      }
-      while (live.length > 0) {
-        const i = earliest(live);
-        const c = live[i]!.current;
-        await writer.writePacket(c.ts, c.data, {
-          interfaceId: interfaces.get(c.linkType)!,
-          origLen: Math.max(c.origLen, c.data.length),
-        });
-        frames++;
-        if (!(await live[i]!.next())) live.splice(i, 1);
-      }
-      await writer.close();
+    if (files.length === 0) return null;
+    const frames = files.reduce((n, f) => n + f.frames, 0);
+    const linkTypes = new Set(files.map((f) => f.linkType));
+    if (linkTypes.size > 1) {
+      const path = `${pathWithoutExtension}.pcapng`;
+      await mergeToPcapng(files, path);
+      return { path, frames };
     }
+    const path = `${pathWithoutExtension}.pcap`;
+    if (files.length === 1) files[0]!.moveTo(path);
+    else mergeToPcap(files, path);
     return { path, frames };
   } finally {
-    for (const r of readers) r.close();
+    for (const spool of spools) spool.remove();
   }
 }
 
-/** Index of the reader whose current record comes first (by time, then by order seen). */
+/** Index of the reader whose current record comes first (by time, then by spool order). */
 function earliest(readers: SpoolReader[]): number {
   let best = 0;
   for (let i = 1; i < readers.length; i++) {
     const a = readers[i]!.current;
     const b = readers[best]!.current;
-    if (a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq)) best = i;
+    if (a.seconds < b.seconds || (a.seconds === b.seconds && a.micros < b.micros)) best = i;
   }
   return best;
+}
+
+/** Opens readers on spool files, positioned on their first record (empty ones left out). */
+function openReaders(files: SpoolFile[]): { all: SpoolReader[]; live: SpoolReader[] } {
+  const all: SpoolReader[] = [];
+  const live: SpoolReader[] = [];
+  try {
+    for (const f of files) {
+      const reader = new SpoolReader(f);
+      all.push(reader);
+      if (reader.next()) live.push(reader);
+    }
+  } catch (error) {
+    for (const r of all) r.close();
+    throw error;
+  }
+  return { all, live };
+}
+
+const MERGE_BUFFER_BYTES = 1024 * 1024;
+
+/** Merges spool files of one link type into a classic pcap file, synchronously. */
+function mergeToPcap(files: SpoolFile[], path: string): void {
+  const { all, live } = openReaders(files);
+  const out = Deno.openSync(path, { write: true, create: true, truncate: true });
+  try {
+    let buffer = new Uint8Array(MERGE_BUFFER_BYTES);
+    let view = new DataView(buffer.buffer);
+    let used = 0;
+    const flush = () => {
+      let offset = 0;
+      while (offset < used) offset += out.writeSync(buffer.subarray(offset, used));
+      used = 0;
+    };
+    const snaplen = Math.max(SPOOL_SNAPLEN, ...files.map((f) => f.maxCapLen));
+    writePcapHeader(view, 0, files[0]!.linkType, snaplen);
+    used = PCAP_HEADER_BYTES;
+    while (live.length > 0) {
+      const i = earliest(live);
+      const c = live[i]!.current;
+      const needed = PCAP_RECORD_BYTES + c.data.length;
+      if (buffer.length - used < needed) flush();
+      if (needed > buffer.length) {
+        buffer = new Uint8Array(needed);
+        view = new DataView(buffer.buffer);
+      }
+      view.setUint32(used, c.seconds, true);
+      view.setUint32(used + 4, c.micros, true);
+      view.setUint32(used + 8, c.data.length, true);
+      view.setUint32(used + 12, c.origLen, true);
+      buffer.set(c.data, used + PCAP_RECORD_BYTES);
+      used += needed;
+      if (!live[i]!.next()) live.splice(i, 1);
+    }
+    flush();
+  } finally {
+    out.close();
+    for (const r of all) r.close();
+  }
+}
+
+/** Merges spool files of several link types into pcapng, one interface per link type. */
+async function mergeToPcapng(files: SpoolFile[], path: string): Promise<void> {
+  const { all, live } = openReaders(files);
+  try {
+    const out = await Deno.open(path, { write: true, create: true, truncate: true });
+    const writer = new PcapngWriter(out, {
+      section: { application: "packetwave (per-call extraction)" },
+    });
+    const interfaces = new Map<number, number>();
+    for (const t of [...new Set(files.map((f) => f.linkType))].sort((a, b) => a - b)) {
+      const snaplen = Math.max(
+        SPOOL_SNAPLEN,
+        ...files.filter((f) => f.linkType === t).map((f) => f.maxCapLen),
+      );
+      interfaces.set(t, await writer.addInterface({ linkType: t, snaplen }));
+    }
+    while (live.length > 0) {
+      const i = earliest(live);
+      const reader = live[i]!;
+      const c = reader.current;
+      const ns = BigInt(c.seconds) * 1_000_000_000n + BigInt(c.micros) * 1000n;
+      await writer.writePacket(ns, c.data, {
+        interfaceId: interfaces.get(reader.linkType)!,
+        origLen: Math.max(c.origLen, c.data.length),
+      });
+      if (!reader.next()) live.splice(i, 1);
+    }
+    await writer.close();
+  } finally {
+    for (const r of all) r.close();
+  }
 }
 
 /**
@@ -175,7 +255,8 @@ const pcapExport: PluginFactory<PcapExportOptions> = async (options, context) =>
   const usedNames = new Set<string>();
   let seq = 0;
   let lastCopy: { number: number; ts: number; copy: FrameCopy } | null = null;
-  let queue: Promise<void> = Promise.resolve();
+  /** Calls whose pcapng file is still being written. */
+  const writing = new Set<Promise<void>>();
 
   const router = new SipLegRouter<FrameCopy>((legId, copy) => {
     const d = copy.data;
@@ -199,6 +280,10 @@ const pcapExport: PluginFactory<PcapExportOptions> = async (options, context) =>
 
   const onSip = (callId: string, register: boolean) => {
     const frame = context.frame;
+    if (register || callId === "") {
+      router.resolve(); // never part of a leg: no copy needed
+      return;
+    }
     if (frame === null) {
       stats.skippedSip++;
       router.resolve();
@@ -208,24 +293,21 @@ const pcapExport: PluginFactory<PcapExportOptions> = async (options, context) =>
   };
 
   const write = (job: MergeJob) => {
-    queue = queue.then(async function writeCall() {
-      try {
-        let name = `${fileStamp(job.startTs)}_${safeName(job.id, 80)}`;
-        for (let n = 2; usedNames.has(name); n++) {
-          name = `${fileStamp(job.startTs)}_${safeName(job.id, 80)}_${n}`;
-        }
-        usedNames.add(name);
-        const written = await mergeSpools(job.spools, join(dir, name));
-        if (written) {
-          stats.files.push(written.path);
-          stats.frames += written.frames;
-        }
-      } catch (error) {
-        context.warn(`cannot write the pcap of ${job.id}: ${(error as Error).message}`);
-      } finally {
-        for (const s of job.spools) await s.remove().catch(() => {});
+    let name = `${fileStamp(job.startTs)}_${safeName(job.id, 80)}`;
+    for (let n = 2; usedNames.has(name); n++) {
+      name = `${fileStamp(job.startTs)}_${safeName(job.id, 80)}_${n}`;
+    }
+    usedNames.add(name);
+    // Runs synchronously to the end unless the call needs pcapng (several link types).
+    const pending = writeCallCapture(job.spools, join(dir, name)).then((written) => {
+      if (written) {
+        stats.files.push(written.path);
+        stats.frames += written.frames;
       }
-    });
+    }, (error) => {
+      context.warn(`cannot write the pcap of ${job.id}: ${(error as Error).message}`);
+    }).finally(() => writing.delete(pending));
+    writing.add(pending);
   };
 
   const completeLeg = (leg: CallLeg) => {
@@ -306,7 +388,7 @@ const pcapExport: PluginFactory<PcapExportOptions> = async (options, context) =>
       }
       waiting.clear();
       starts.clear();
-      await queue;
+      while (writing.size > 0) await Promise.all([...writing]);
       store.closeAll();
       await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
       if (stats.skippedRtp > 0) {

@@ -239,6 +239,9 @@ export function openCallDatabase(file: string): DatabaseSync {
   const db = new DatabaseSync(file);
   try {
     db.exec("PRAGMA busy_timeout = 5000");
+    // With WAL, commits need no fsync of their own: a crash of packetwave loses nothing
+    // committed, a power loss at most the last commits.
+    db.exec("PRAGMA synchronous = NORMAL");
     const tables = db.prepare(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
     ).all().map((r) => String(r.name));
