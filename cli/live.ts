@@ -12,7 +12,9 @@
 import { parseArgs } from "node:util";
 import { Analyzer } from "../engine/analyzer.ts";
 import { LiveCaptureError, LiveSource } from "../engine/capture/live.ts";
-import type { Frame, SourceSummary } from "../engine/capture/frame.ts";
+import type { SourceSummary } from "../engine/capture/frame.ts";
+import type { RotatingPcapWriter } from "../engine/capture/rotating_writer.ts";
+import { safeName } from "../plugins/paths.ts";
 import { PluginHost, PluginLoadError } from "../plugins/host.ts";
 import { PluginArgumentError, pluginsFromArgs } from "./plugins_loading.ts";
 import { loadRulesAndSite, printRuleErrors } from "./rules_loading.ts";
@@ -136,12 +138,13 @@ export async function liveCommand(args: string[]): Promise<number> {
   }
   for (const w of source.warnings) console.error(`packetwave live: ${v.interface}: ${w}`);
 
-  let rotating: { write(frame: Frame): void; close(): Promise<unknown> } | null = null;
+  let rotating: RotatingPcapWriter | null = null;
   if (v.rotate) {
     const { RotatingPcapWriter } = await import("../engine/capture/rotating_writer.ts");
     rotating = new RotatingPcapWriter({
       dir: v.rotate,
-      prefix: `packetwave-${v.interface}`,
+      prefix: `packetwave-${safeName(v.interface)}`,
+      onError: (error) => console.error(`packetwave live: rotating capture: ${error.message}`),
       maxBytes: numbers.rotateSize * 1e6,
       maxSeconds: numbers.rotateSeconds,
       maxFiles: numbers.rotateFiles,
@@ -154,7 +157,11 @@ export async function liveCommand(args: string[]): Promise<number> {
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, stop);
   const timers: ReturnType<typeof setInterval>[] = [];
-  timers.push(setInterval(() => analyzer.tick(Date.now() / 1000), 1000));
+  timers.push(setInterval(() => {
+    const now = Date.now() / 1000;
+    analyzer.tick(now);
+    rotating?.tick(now);
+  }, 1000));
   let lastFrames = 0;
   if (numbers.status > 0) {
     timers.push(setInterval(() => {
@@ -195,6 +202,10 @@ export async function liveCommand(args: string[]): Promise<number> {
     `packetwave live: stopped: ${summary.frames} packets, ${report.summary.sip.messages} SIP messages, ` +
       `${report.summary.media.rtpPackets} RTP packets, kernel drops ${
         stats ? stats.dropped + stats.ifDropped : "?"
+      }${
+        rotating && rotating.stats.dropped > 0
+          ? `, ${rotating.stats.dropped} packets not kept in the rotating capture (disk too slow)`
+          : ""
       }`,
   );
   for (const p of host.reports) {

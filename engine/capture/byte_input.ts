@@ -20,6 +20,8 @@ export interface ByteReader {
 
 /** Size of one read from the underlying reader. */
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
+/** Bytes read synchronously between two turns of the event loop. */
+export const YIELD_BYTES = 16 << 20;
 
 /** Largest single record the buffer grows to hold; a longer one is a corrupt length. */
 export const MAX_RECORD_BYTES = 64 << 20;
@@ -41,6 +43,7 @@ export class ByteInput {
   readonly #reader: ByteReader;
   readonly #chunkBytes: number;
   readonly #sync: boolean;
+  #sinceYield = 0;
 
   /**
    * @param reader Where the bytes come from.
@@ -78,7 +81,19 @@ export class ByteInput {
         this.end,
         Math.min(this.buffer.length, this.end + this.#chunkBytes),
       );
-      const n = this.#sync ? this.#reader.readSync!(target) : await this.#reader.read(target);
+      let n: number | null;
+      if (this.#sync) {
+        n = this.#reader.readSync!(target);
+        // Synchronous reads never give the event loop a turn; one turn every few
+        // MiB lets timers, signals and the file writes plugins started go on.
+        this.#sinceYield += n ?? 0;
+        if (this.#sinceYield >= YIELD_BYTES) {
+          this.#sinceYield = 0;
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      } else {
+        n = await this.#reader.read(target);
+      }
       if (n === null || n === 0) {
         // Deno readers return null at end of input; a zero-length read is treated alike.
         this.eof = true;

@@ -29,6 +29,31 @@ export const LIBPCAP_NAMES: readonly string[] = [
   "libpcap.dylib",
 ];
 
+/**
+ * Directories searched for the libraries before the bare names are left to the
+ * dynamic loader: Deno can only narrow `--allow-ffi` to a library opened by
+ * its absolute path.
+ */
+export const LIBRARY_DIRS: readonly string[] = [
+  `/usr/lib/${Deno.build.arch}-linux-gnu`,
+  `/lib/${Deno.build.arch}-linux-gnu`,
+  "/usr/lib64",
+  "/lib64",
+  "/usr/lib",
+  "/usr/local/lib",
+  "/opt/homebrew/lib",
+];
+
+/**
+ * Candidates for a library: the absolute paths under {@link LIBRARY_DIRS}, then the bare name.
+ *
+ * @param names Library file names, in order of preference.
+ * @returns Paths and names to try, in order.
+ */
+export function libraryCandidates(names: readonly string[]): string[] {
+  return [...LIBRARY_DIRS.flatMap((dir) => names.map((name) => `${dir}/${name}`)), ...names];
+}
+
 /** Netmask to pass to `pcap_compile` when the interface's netmask is not known. */
 export const PCAP_NETMASK_UNKNOWN = 0xffffffff;
 /** Size of libpcap's error-message buffers. */
@@ -94,7 +119,9 @@ export class LiveCaptureError extends Error {
 }
 
 const PCAP_SYMBOLS = {
-  pcap_lib_version: { parameters: [], result: "pointer" },
+  // Strings and structs come back as addresses (numbers) and are copied out with libc's
+  // strlen and memcpy: Deno's pointer views need an unrestricted --allow-ffi, these do not.
+  pcap_lib_version: { parameters: [], result: "usize" },
   pcap_create: { parameters: ["buffer", "buffer"], result: "pointer" },
   pcap_set_snaplen: { parameters: ["pointer", "i32"], result: "i32" },
   pcap_set_promisc: { parameters: ["pointer", "i32"], result: "i32" },
@@ -104,8 +131,8 @@ const PCAP_SYMBOLS = {
   pcap_set_tstamp_precision: { parameters: ["pointer", "i32"], result: "i32" },
   pcap_get_tstamp_precision: { parameters: ["pointer"], result: "i32" },
   pcap_activate: { parameters: ["pointer"], result: "i32" },
-  pcap_statustostr: { parameters: ["i32"], result: "pointer" },
-  pcap_geterr: { parameters: ["pointer"], result: "pointer" },
+  pcap_statustostr: { parameters: ["i32"], result: "usize" },
+  pcap_geterr: { parameters: ["pointer"], result: "usize" },
   pcap_datalink: { parameters: ["pointer"], result: "i32" },
   pcap_lookupnet: { parameters: ["buffer", "buffer", "buffer", "buffer"], result: "i32" },
   pcap_compile: { parameters: ["pointer", "buffer", "buffer", "i32", "u32"], result: "i32" },
@@ -115,7 +142,7 @@ const PCAP_SYMBOLS = {
   pcap_open_dead: { parameters: ["i32", "i32"], result: "pointer" },
   pcap_setnonblock: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
   pcap_get_selectable_fd: { parameters: ["pointer"], result: "i32" },
-  pcap_get_required_select_timeout: { parameters: ["pointer"], result: "pointer" },
+  pcap_get_required_select_timeout: { parameters: ["pointer"], result: "usize" },
   pcap_next_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   pcap_stats: { parameters: ["pointer", "buffer"], result: "i32" },
   pcap_breakloop: { parameters: ["pointer"], result: "void" },
@@ -128,7 +155,7 @@ const PCAP_SYMBOLS = {
     nonblocking: true,
   },
   pcap_findalldevs: { parameters: ["buffer", "buffer"], result: "i32" },
-  pcap_freealldevs: { parameters: ["pointer"], result: "void" },
+  pcap_freealldevs: { parameters: ["usize"], result: "void" },
 } as const;
 
 const LIBC_SYMBOLS = {
@@ -139,6 +166,7 @@ const LIBC_SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   // Copies from an address given as a number, so reading a packet allocates no pointer objects.
   memcpy: { parameters: ["buffer", "usize", "usize"], result: "usize" },
+  strlen: { parameters: ["usize"], result: "usize" },
 } as const;
 
 type PcapLibrary = Deno.DynamicLibrary<typeof PCAP_SYMBOLS>;
@@ -148,6 +176,8 @@ type LibcLibrary = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
 export interface Libpcap {
   /** Path or name the library was loaded from. */
   readonly path: string;
+  /** Path or name the C library was loaded from. */
+  readonly libcPath: string;
   /** `pcap_lib_version()`, such as `libpcap version 1.10.3 (with TPACKET_V3)`. */
   readonly version: string;
   /** @internal The raw libpcap symbols. */
@@ -171,10 +201,11 @@ export function loadLibpcap(path?: string): Libpcap {
   const key = path ?? "";
   const cached = loaded.get(key);
   if (cached) return cached;
-  const names = path === undefined ? LIBPCAP_NAMES : [path];
+  const names = path === undefined ? libraryCandidates(LIBPCAP_NAMES) : [path];
   const failures: string[] = [];
   let pcap: PcapLibrary | undefined;
   let from = "";
+  let refused = 0;
   for (const name of names) {
     try {
       pcap = Deno.dlopen(name, PCAP_SYMBOLS);
@@ -184,14 +215,20 @@ export function loadLibpcap(path?: string): Libpcap {
       if (
         error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
       ) {
-        throw new LiveCaptureError(
-          "unavailable",
-          "",
-          "Cannot load libpcap: foreign function calls are not permitted (run deno with --allow-ffi)",
-        );
+        refused++;
+      } else if (!name.startsWith("/") || path !== undefined) {
+        // Absolute candidates that do not exist are expected; only names are worth reporting.
+        failures.push(`${name}: ${errorText(error)}`);
       }
-      failures.push(`${name}: ${errorText(error)}`);
     }
+  }
+  if (!pcap && refused > 0) {
+    throw new LiveCaptureError(
+      "unavailable",
+      "",
+      "Cannot load libpcap: foreign function calls are not permitted " +
+        "(run deno with --allow-ffi, or --allow-ffi=PATH-OF-LIBPCAP,PATH-OF-LIBC)",
+    );
   }
   if (!pcap) {
     throw new LiveCaptureError(
@@ -202,22 +239,39 @@ export function loadLibpcap(path?: string): Libpcap {
       }`,
     );
   }
-  let libc: LibcLibrary;
-  try {
-    libc = Deno.dlopen(
+  let libc: LibcLibrary | undefined;
+  let libcError: unknown = null;
+  let libcPath = "";
+  for (
+    const name of libraryCandidates([
       Deno.build.os === "darwin" ? "libSystem.B.dylib" : "libc.so.6",
-      LIBC_SYMBOLS,
-    );
-  } catch (error) {
-    pcap.close();
-    throw new LiveCaptureError("unavailable", "", `Cannot load the C library: ${errorText(error)}`);
+    ])
+  ) {
+    try {
+      libc = Deno.dlopen(name, LIBC_SYMBOLS);
+      libcPath = name;
+      break;
+    } catch (error) {
+      libcError ??= error;
+      if (!name.startsWith("/")) libcError = error;
+    }
   }
-  const version = cString(pcap.symbols.pcap_lib_version()) || "libpcap (unknown version)";
+  if (!libc) {
+    pcap.close();
+    throw new LiveCaptureError(
+      "unavailable",
+      "",
+      `Cannot load the C library: ${errorText(libcError)}`,
+    );
+  }
+  const version = cString(libc.symbols, pcap.symbols.pcap_lib_version()) ||
+    "libpcap (unknown version)";
   // Deno accepts a number for a 64-bit parameter at run time (its types say bigint): passing the
   // address as a number keeps reading a packet free of BigInt and pointer-object allocations.
   const copyFromAddress = libc.symbols.memcpy as unknown as Libpcap["copyFromAddress"];
   const lib: Libpcap = {
     path: from,
+    libcPath,
     version,
     pcap: pcap.symbols,
     libc: libc.symbols,
@@ -311,21 +365,21 @@ export function findAllDevices(lib: Libpcap = loadLibpcap()): PcapDevice[] {
     throw new LiveCaptureError("activate", "", `Cannot list interfaces: ${bufferText(errbuf)}`);
   }
   const devices: PcapDevice[] = [];
-  const first = Deno.UnsafePointer.create(head[0]!);
-  // struct pcap_if { next; name; description; addresses; bpf_u_int32 flags; }
-  for (let p = first; p !== null && devices.length < 10000;) {
-    const view = new Deno.UnsafePointerView(p);
-    const flags = view.getUint32(32);
+  const first = head[0]!;
+  // struct pcap_if { next; name; description; addresses; bpf_u_int32 flags; } (64-bit layout)
+  for (let p = first; p !== 0n && devices.length < 10000;) {
+    const view = new DataView(copyAt(lib.libc, p, 40).buffer);
+    const flags = view.getUint32(32, true);
     devices.push({
-      name: cString(view.getPointer(8)),
-      description: cString(view.getPointer(16)),
+      name: cString(lib.libc, view.getBigUint64(8, true)),
+      description: cString(lib.libc, view.getBigUint64(16, true)),
       loopback: (flags & 0x1) !== 0,
       up: (flags & 0x2) !== 0,
       running: (flags & 0x4) !== 0,
     });
-    p = view.getPointer(0);
+    p = view.getBigUint64(0, true);
   }
-  if (first !== null) lib.pcap.pcap_freealldevs(first);
+  if (first !== 0n) lib.pcap.pcap_freealldevs(first);
   return devices;
 }
 
@@ -441,8 +495,8 @@ export class PcapHandle {
     const p = this.#live();
     const status = this.#lib.pcap.pcap_activate(p);
     if (status < 0) {
-      const statusText = cString(this.#lib.pcap.pcap_statustostr(status));
-      const detail = cString(this.#lib.pcap.pcap_geterr(p));
+      const statusText = cString(this.#lib.libc, this.#lib.pcap.pcap_statustostr(status));
+      const detail = cString(this.#lib.libc, this.#lib.pcap.pcap_geterr(p));
       const reason: LiveCaptureErrorReason = status === PCAP_ERROR_NO_SUCH_DEVICE
         ? "no-such-device"
         : status === PCAP_ERROR_PERM_DENIED || status === PCAP_ERROR_PROMISC_PERM_DENIED
@@ -463,8 +517,8 @@ export class PcapHandle {
     }
     this.#nanos = this.#lib.pcap.pcap_get_tstamp_precision(p) === PCAP_TSTAMP_PRECISION_NANO;
     if (status === 0) return [];
-    const statusText = cString(this.#lib.pcap.pcap_statustostr(status));
-    const detail = cString(this.#lib.pcap.pcap_geterr(p));
+    const statusText = cString(this.#lib.libc, this.#lib.pcap.pcap_statustostr(status));
+    const detail = cString(this.#lib.libc, this.#lib.pcap.pcap_geterr(p));
     return [detail && detail !== statusText ? `${statusText}: ${detail}` : statusText];
   }
 
@@ -487,7 +541,9 @@ export class PcapHandle {
       throw new LiveCaptureError(
         "filter",
         this.device,
-        `Cannot compile filter '${filter}': ${cString(this.#lib.pcap.pcap_geterr(p))}`,
+        `Cannot compile filter '${filter}': ${
+          cString(this.#lib.libc, this.#lib.pcap.pcap_geterr(p))
+        }`,
       );
     }
     const status = this.#lib.pcap.pcap_setfilter(p, program);
@@ -496,7 +552,9 @@ export class PcapHandle {
       throw new LiveCaptureError(
         "filter",
         this.device,
-        `Cannot install filter on ${this.device}: ${cString(this.#lib.pcap.pcap_geterr(p))}`,
+        `Cannot install filter on ${this.device}: ${
+          cString(this.#lib.libc, this.#lib.pcap.pcap_geterr(p))
+        }`,
       );
     }
   }
@@ -524,9 +582,10 @@ export class PcapHandle {
   /** The longest a poll may wait before reading anyway, in ms, or `null` when there is no such limit. */
   requiredSelectTimeoutMs(): number | null {
     const tv = this.#lib.pcap.pcap_get_required_select_timeout(this.#live());
-    if (tv === null) return null;
-    const view = new Deno.UnsafePointerView(tv);
-    return Number(view.getBigInt64(0)) * 1000 + Math.ceil(view.getUint32(8) / 1000);
+    if (Number(tv) === 0) return null;
+    // struct timeval { time_t tv_sec; suseconds_t tv_usec; } (64-bit layout)
+    const view = new DataView(copyAt(this.#lib.libc, tv, 16).buffer);
+    return Number(view.getBigInt64(0, true)) * 1000 + Math.ceil(view.getUint32(8, true) / 1000);
   }
 
   /**
@@ -546,7 +605,7 @@ export class PcapHandle {
       throw new LiveCaptureError(
         "read",
         this.device,
-        `Cannot read from ${this.device}: ${cString(lib.pcap.pcap_geterr(this.#handle))}`,
+        `Cannot read from ${this.device}: ${cString(lib.libc, lib.pcap.pcap_geterr(this.#handle))}`,
         rc,
       );
     }
@@ -612,7 +671,9 @@ export class PcapHandle {
       throw new LiveCaptureError(
         "activate",
         this.device,
-        `Cannot set ${what} on ${this.device}: ${cString(this.#lib.pcap.pcap_statustostr(status))}`,
+        `Cannot set ${what} on ${this.device}: ${
+          cString(this.#lib.libc, this.#lib.pcap.pcap_statustostr(status))
+        }`,
         status,
       );
     }
@@ -669,7 +730,7 @@ export class BpfProgram {
           "filter",
           "",
           `Cannot compile filter '${filter}' for link type ${linkType}: ${
-            cString(lib.pcap.pcap_geterr(dead))
+            cString(lib.libc, lib.pcap.pcap_geterr(dead))
           }`,
         );
       }
@@ -810,8 +871,22 @@ function cStringBytes(text: string): Uint8Array {
   return new TextEncoder().encode(`${text.replaceAll("\0", "")}\0`);
 }
 
-function cString(pointer: Deno.PointerValue): string {
-  return pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer);
+/** The C library calls that read native memory by address. */
+type MemoryReader = Pick<LibcLibrary["symbols"], "memcpy" | "strlen">;
+
+/** Copies `length` bytes at a native address. */
+function copyAt(libc: MemoryReader, address: number | bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  // Deno's types say bigint; at run time an address that fits in a double comes as a number.
+  if (length > 0) libc.memcpy(out, address as bigint, BigInt(length));
+  return out;
+}
+
+/** The NUL-terminated string at a native address (at most 64 KiB of it), or `""` for NULL. */
+function cString(libc: MemoryReader, address: number | bigint): string {
+  if (Number(address) === 0) return "";
+  const length = Math.min(Number(libc.strlen(address as bigint)), 65536);
+  return new TextDecoder().decode(copyAt(libc, address, length));
 }
 
 function bufferText(buffer: Uint8Array): string {

@@ -312,3 +312,42 @@ function hasSetpriv(): boolean {
     return false;
   }
 }
+
+Deno.test({
+  name: "libpcap works with --allow-ffi narrowed to the two libraries' absolute paths",
+  ignore: !lib || !lib.path.startsWith("/") || !lib.libcPath.startsWith("/"),
+  async fn() {
+    const script = `
+      import { BpfProgram, findAllDevices, loadLibpcap } from ${
+      JSON.stringify(import.meta.resolve("./libpcap.ts"))
+    };
+      const lib = loadLibpcap();
+      const names = findAllDevices(lib).map((d) => d.name);
+      const bpf = new BpfProgram("udp port 5060", 1, { lib });
+      bpf.close();
+      console.log(JSON.stringify({ version: lib.version, lo: names.includes("lo") }));
+    `;
+    // `deno eval` would grant every permission: the script runs from a file.
+    const file = await Deno.makeTempFile({ suffix: ".ts" });
+    await Deno.writeTextFile(file, script);
+    const run = async (ffi: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--quiet", "--no-lock", "--allow-read", ...ffi, file],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      return { ok: out.success, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    };
+    const narrowed = await run([`--allow-ffi=${lib!.path},${lib!.libcPath}`]);
+    assert.equal(narrowed.ok, true, narrowed.stderr);
+    const result = JSON.parse(narrowed.stdout.trim());
+    assert.equal(result.version, lib!.version);
+    assert.equal(result.lo, Deno.build.os === "linux");
+    // Without FFI at all, the error says what permission is missing.
+    const refused = await run([]);
+    assert.equal(refused.ok, false);
+    assert.match(refused.stderr, /--allow-ffi/);
+    await Deno.remove(file);
+  },
+});

@@ -120,6 +120,8 @@ export class RuleEngine {
   readonly #known = new Set<CallLeg>();
   /** Indexes of known legs by fields that never change, for searches that compare them. */
   readonly #indexes = new Map<string, Map<unknown, Set<CallLeg>>>();
+  /** Each indexed path split at its dots, once. */
+  readonly #indexedParts = new Map<string, string[]>();
   /** Where each known leg is filed in the indexes. */
   #filed = new WeakMap<CallLeg, Map<string, unknown>>();
   /** One view per leg: its getters read the live leg, so it never goes stale. */
@@ -190,6 +192,7 @@ export class RuleEngine {
     this.#keys.clear();
     this.#whenKeys.clear();
     this.#indexes.clear();
+    this.#indexedParts.clear();
     this.#install(rules);
     for (const leg of [...this.#known]) this.#index(leg);
   }
@@ -201,10 +204,12 @@ export class RuleEngine {
         this.#keys.set(find, keys);
         for (const k of keys) {
           const path = k.path.join(".");
-          if ((k.test === looseEqual || k.test === member) && STABLE_PATHS.has(path)) {
+          if (
+            ((k.test === looseEqual || k.test === member) && STABLE_PATHS.has(path)) ||
+            (k.test === isTruthy && MONOTONIC_PATHS.has(path))
+          ) {
             this.#indexes.set(path, new Map());
-          } else if (k.test === isTruthy && MONOTONIC_PATHS.has(path)) {
-            this.#indexes.set(path, new Map());
+            this.#indexedParts.set(path, k.path);
           }
         }
       }
@@ -263,8 +268,11 @@ export class RuleEngine {
     let filed = this.#filed.get(leg);
     if (!filed) this.#filed.set(leg, filed = new Map());
     for (const [path, index] of this.#indexes) {
-      const raw = readPath(this.#view(leg), path.split("."));
-      const value = MONOTONIC_PATHS.has(path) ? truthy(raw) : raw;
+      const monotonic = MONOTONIC_PATHS.has(path);
+      // A stable field filed once, or a monotonic one already true, cannot have changed.
+      if (filed.has(path) && (!monotonic || filed.get(path) === true)) continue;
+      const raw = readPath(this.#view(leg), this.#indexedParts.get(path)!);
+      const value = monotonic ? truthy(raw) : raw;
       if (filed.has(path) && filed.get(path) === value) continue;
       if (filed.has(path)) index.get(filed.get(path))?.delete(leg);
       let set = index.get(value);
