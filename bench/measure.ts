@@ -1,15 +1,23 @@
 /**
  * One benchmark measurement, run in its own process so its peak memory is
- * its own: `deno run -A bench/measure.ts MODE FILE` prints one JSON line.
+ * its own: `deno run -A bench/measure.ts MODE FILE [WORK-DIR-PARENT]` prints one JSON line
+ * (work files of `analyze-record` and `analyze-export` go under WORK-DIR-PARENT, by
+ * default the capture's directory).
  *
  * Modes: `read` (frames only), `decode` (frames to UDP/TCP payloads),
  * `analyze` (the whole pipeline with the shipped rules, and the JSON report written to
- * /dev/null), `analyze-no-rules` (the same without rules).
+ * /dev/null), `analyze-no-rules` (the same without rules), `analyze-record` (`analyze`
+ * with every call recorded to WAV files in a temporary directory beside the capture,
+ * removed afterwards), `analyze-export` (`analyze` with the JSON, CSV and SQLite
+ * exports written to such a directory).
  *
  * @module
  */
 
+import { dirname, resolve } from "node:path";
 import { writePieces } from "../engine/json_writer.ts";
+import { PluginHost } from "../plugins/host.ts";
+import type { PluginConfig } from "../plugins/plugin.ts";
 import { cpuUsage } from "node:process";
 import { Analyzer } from "../engine/analyzer.ts";
 import { openCapture } from "../engine/capture/open.ts";
@@ -45,7 +53,11 @@ export function peakResidentMB(): number {
 }
 
 /** Measures one mode on one file. */
-export async function measure(mode: string, file: string): Promise<Measurement> {
+export async function measure(
+  mode: string,
+  file: string,
+  workParent = dirname(resolve(file)),
+): Promise<Measurement> {
   const size = (await Deno.stat(file)).size;
   const t0 = performance.now();
   const c0 = cpuUsage();
@@ -63,20 +75,42 @@ export async function measure(mode: string, file: string): Promise<Measurement> 
     });
     opened.close();
     if (decode && payloads === 0) throw new Error("nothing decoded");
-  } else if (mode === "analyze" || mode === "analyze-no-rules") {
+  } else if (mode.startsWith("analyze")) {
     let rules;
-    if (mode === "analyze") {
-      const { site } = await loadSite();
+    let site = null;
+    if (mode !== "analyze-no-rules") {
+      site = (await loadSite()).site;
       rules = { rules: (await loadRules([], site)).rules, site };
     }
     const analyzer = new Analyzer({ rules });
+    const work = mode === "analyze-record" || mode === "analyze-export"
+      ? await Deno.makeTempDir({ dir: workParent, prefix: ".measure-" })
+      : null;
+    const plugins: PluginConfig[] = mode === "analyze-record"
+      ? [{ use: "recording", options: { dir: work } }]
+      : mode === "analyze-export"
+      ? [
+        { use: "json", options: { file: `${work}/report.json` } },
+        { use: "csv", options: { file: `${work}/calls.csv` } },
+        { use: "sqlite", options: { file: `${work}/calls.sqlite` } },
+      ]
+      : [];
+    if (plugins.length === 0 && mode !== "analyze" && mode !== "analyze-no-rules") {
+      throw new Error(`unknown mode ${mode}`);
+    }
+    const host = await PluginHost.load(analyzer, plugins, { site });
     await analyzer.analyzeFile(file);
     packets = analyzer.finish().packets.total;
+    await host.close();
+    for (const p of host.reports) {
+      if (p.errors > 0) throw new Error(`plugin ${p.name} failed: ${p.firstError}`);
+    }
     // The JSON report, written the way `analyze --json` writes it.
     const out = Deno.openSync("/dev/null", { write: true });
     writePieces(analyzer.reportPieces(), out);
     out.close();
     analyzer.dispose();
+    if (work) await Deno.remove(work, { recursive: true });
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
@@ -93,10 +127,12 @@ export async function measure(mode: string, file: string): Promise<Measurement> 
 }
 
 if (import.meta.main) {
-  const [mode, file] = Deno.args;
+  const [mode, file, workParent] = Deno.args;
   if (!mode || !file) {
-    console.error("usage: measure.ts read|decode|analyze FILE");
+    console.error(
+      "usage: measure.ts read|decode|analyze|analyze-no-rules|analyze-record|analyze-export FILE [WORK-DIR-PARENT]",
+    );
     Deno.exit(2);
   }
-  console.log(JSON.stringify(await measure(mode, file)));
+  console.log(JSON.stringify(await measure(mode, file, workParent)));
 }

@@ -157,6 +157,8 @@ Deno.test("deploy: the example plugins file loads: built-in names, HEP options a
   const warnings: string[] = [];
   const context: PluginContext = {
     site: null,
+    rules: false,
+    summary: () => null,
     frame: null,
     legFlags: () => ({ record: null, realCaller: null, realCallee: null }),
     log: () => {},

@@ -199,6 +199,11 @@ export class Analyzer {
     };
   }
 
+  /** The summary once {@link Analyzer.finish} ran, `null` before. */
+  get finishedSummary(): AnalysisSummary | null {
+    return this.#summary;
+  }
+
   /** The frame being processed right now, or `null` between frames (valid only during the call). */
   get currentFrame(): Frame | null {
     return this.#currentFrame;

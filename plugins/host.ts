@@ -86,6 +86,8 @@ export class PluginHost {
       };
       const context: PluginContext = {
         site: options.site ?? null,
+        rules: analyzer.rules !== null,
+        summary: () => analyzer.finishedSummary,
         get frame() {
           return analyzer.currentFrame;
         },

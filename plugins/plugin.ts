@@ -25,6 +25,7 @@ import type { RtpPacketListener } from "../engine/calls/media.ts";
 import type { EventOf } from "../engine/event_bus.ts";
 import type { PacketwaveEventType } from "../engine/events.ts";
 import type { Site } from "../engine/rules/site.ts";
+import type { AnalysisSummary } from "../engine/summary.ts";
 
 /** Event handlers by event type. */
 export type PluginHandlers = { [T in PacketwaveEventType]?: (event: EventOf<T>) => void };
@@ -33,6 +34,13 @@ export type PluginHandlers = { [T in PacketwaveEventType]?: (event: EventOf<T>) 
 export interface PluginContext {
   /** The site the analysis runs with (`null` without rules). */
   readonly site: Site | null;
+  /** Whether scenario rules run: logical calls will be published (`logical.completed`). */
+  readonly rules: boolean;
+  /**
+   * The analysis summary (packets, SIP and media counts, inputs), once the
+   * input has ended (in `close`); `null` before.
+   */
+  summary(): AnalysisSummary | null;
   /**
    * The frame being processed, during handlers called while a packet is
    * handled (SIP events, RTP packets); `null` otherwise. Its bytes are only

@@ -317,10 +317,7 @@ export class CallTracker {
       }
     }
     if (!leg) {
-      const count = (this.#reuse.get(m.callId) ?? 0) + 1;
-      this.#reuse.set(m.callId, count);
-      const id = count === 1 ? m.callId : `${m.callId}#${count}`;
-      leg = new CallLeg(id, m, e.ts, e.frame, e.src, e.dst, e.transport);
+      leg = new CallLeg(this.#nextLegId(m.callId), m, e.ts, e.frame, e.src, e.dst, e.transport);
       this.#insert(leg);
       this.#emit("call.started", leg, e.ts);
     }
@@ -345,16 +342,22 @@ export class CallTracker {
 
   #adopt(e: SipRequestEvent): CallLeg {
     const m = e.message;
-    const leg = new CallLeg(m.callId, m, e.ts, e.frame, e.src, e.dst, e.transport);
+    const leg = new CallLeg(this.#nextLegId(m.callId), m, e.ts, e.frame, e.src, e.dst, e.transport);
     leg.state = "answered";
     leg.answerTs = e.ts;
     leg.caller.tag = m.from?.tag ?? null;
     leg.callee.tag = m.to?.tag ?? null;
-    this.#reuse.set(m.callId, (this.#reuse.get(m.callId) ?? 0) + 1);
     this.#insert(leg);
     this.#emit("call.started", leg, e.ts);
     this.#emit("call.answered", leg, e.ts);
     return leg;
+  }
+
+  /** The id of a new leg: the Call-ID, with `#2`, `#3`... when the Call-ID was used before. */
+  #nextLegId(callId: string): string {
+    const count = (this.#reuse.get(callId) ?? 0) + 1;
+    this.#reuse.set(callId, count);
+    return count === 1 ? callId : `${callId}#${count}`;
   }
 
   #insert(leg: CallLeg): void {

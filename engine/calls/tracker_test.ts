@@ -155,3 +155,19 @@ Deno.test("tracker: final statuses map to states; Reason headers are read", () =
   const bye = message(invite("r", 'Reason: Q.850;cause=16;text="NORMAL_CLEARING"\n'));
   assert.deepEqual(parseReason(bye), { protocol: "Q.850", cause: 16, text: "NORMAL_CLEARING" });
 });
+
+Deno.test("tracker: a leg adopted from a BYE under a Call-ID used before gets its own id", () => {
+  const { events, request, reply } = harness();
+  request(0, invite("reused"));
+  reply(0.1, response("reused", 200));
+  request(1, invite("reused").replace("INVITE sip", "BYE sip").replace("1 INVITE", "2 BYE"));
+  reply(1.1, response("reused", 200, "BYE", 2));
+  // Much later a dialog with the same Call-ID shows up mid-call (its INVITE was not captured).
+  const bye = invite("reused").replace("INVITE sip", "BYE sip").replace("1 INVITE", "7 BYE")
+    .replace("To: <sip:1002@10.0.0.2>", "To: <sip:1002@10.0.0.2>;tag=z");
+  request(400, bye);
+  const started = events.filter((e) => e.type === "call.started").map((e) =>
+    e.type === "call.started" ? e.leg.id : ""
+  );
+  assert.deepEqual(started, ["reused", "reused#2"]);
+});

@@ -56,7 +56,7 @@ export function optionOf(options: unknown, name: string): unknown {
  */
 export function rulesRunning(context: PluginContext, override?: unknown): boolean {
   if (typeof override === "boolean") return override;
-  return context.site !== null;
+  return context.rules;
 }
 
 /**
@@ -79,24 +79,16 @@ export function fileStamp(ts: number): string {
   }${iso.slice(17, 19)}`;
 }
 
-/** A plugin context from a host that can also give the analysis summary. */
-interface ContextWithSummary extends PluginContext {
-  /** The analysis summary, once the input has ended (hosts that offer it). */
-  summary?: () => AnalysisSummary | null;
-}
-
 /**
- * The analysis summary, when the host offers one through `context.summary()`
- * (valid at close, after the analysis finished); `null` otherwise.
+ * The analysis summary from the host (`context.summary()`, valid at close,
+ * after the analysis finished); `null` before, or when a context without one fails.
  *
  * @param context The plugin's context.
  * @returns The summary, or `null`.
  */
 export function hostSummary(context: PluginContext): AnalysisSummary | null {
-  const summary = (context as ContextWithSummary).summary;
-  if (typeof summary !== "function") return null;
   try {
-    return summary.call(context) ?? null;
+    return context.summary() ?? null;
   } catch {
     return null;
   }
