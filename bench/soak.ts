@@ -38,6 +38,8 @@ const live = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
     "-A",
+    // The flags of the compiled binary and of `deno task analyze` (see docs/appliance.md).
+    "--v8-flags=--expose-gc,--max-semi-space-size=4",
     `${root}main.ts`,
     "live",
     "-i",

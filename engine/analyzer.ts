@@ -19,6 +19,7 @@ import { RegistrationTracker } from "./calls/registrations.ts";
 import { EventBus } from "./event_bus.ts";
 import { type AnalysisReport, ReportCollector } from "./report.ts";
 import { jsonObjectPieces } from "./json_writer.ts";
+import { HeapKeeper } from "./heap_keeper.ts";
 import type { PluginReport } from "../plugins/plugin.ts";
 import { RuleEngine } from "./rules/engine.ts";
 import type { Rule } from "./rules/rule_set.ts";
@@ -41,7 +42,7 @@ export interface AnalyzerOptions {
   media?: Partial<MediaTrackerOptions>;
   /** Keep call and stream records for {@link Analyzer.report} (default true). */
   collect?: boolean;
-  /** Records of each report list kept in memory before the rest spills to a temporary file (default 2000). */
+  /** Records of each report list kept in memory before the rest spills to a temporary file (default 256). */
   memoryRecords?: number;
   /** Scenario rules and the site they run with; without them no logical calls are built. */
   rules?: { rules: Rule[]; site: Site; explain?: (leg: CallLeg | null) => boolean };
@@ -66,6 +67,7 @@ export class Analyzer {
   readonly #options: AnalyzerOptions;
   #frame = 0;
   #summary: AnalysisSummary | null = null;
+  readonly #heap = new HeapKeeper();
   #ts = 0;
   /** The frame being handled (plugins read it through `currentFrame`). */
   #currentFrame: Frame | null = null;
@@ -176,6 +178,7 @@ export class Analyzer {
       this.#decoder.decode(frame);
     }
     this.#currentFrame = null;
+    if ((frame.number & 0x3fff) === 0) this.#heap.check();
   }
 
   /**
@@ -188,6 +191,7 @@ export class Analyzer {
     this.calls.tick(now);
     this.media.tick(now);
     this.rules?.tick(now);
+    this.#heap.check();
   }
 
   /** Legs being tracked and RTP packets seen so far, for status lines. */
@@ -259,12 +263,21 @@ export class Analyzer {
    */
   reportPieces(plugins: PluginReport[] = [], indent = 2): Generator<string> {
     const c = this.#collector;
+    const heap = this.#heap;
+    // Writing makes garbage fast: the heap is kept in check as records go by.
+    function* watched<T>(items: Iterable<T>): Generator<T> {
+      let n = 0;
+      for (const item of items) {
+        if ((++n & 0x3f) === 0) heap.check();
+        yield item;
+      }
+    }
     return jsonObjectPieces([
       { key: "summary", value: this.finish() },
-      { key: "calls", items: c?.calls ?? [] },
-      { key: "streams", items: c?.streams ?? [] },
+      { key: "calls", items: watched(c?.calls ?? []) },
+      { key: "streams", items: watched(c?.streams ?? []) },
       { key: "registrations", items: c?.registrations.values() ?? [] },
-      { key: "logicalCalls", items: c?.logicalCalls ?? [] },
+      { key: "logicalCalls", items: watched(c?.logicalCalls ?? []) },
       { key: "plugins", value: plugins },
     ], indent);
   }

@@ -58,7 +58,7 @@ export interface SyncWriter {
 }
 
 /**
- * Writes pieces of text to a synchronous writer in blocks of about 256 KiB.
+ * Writes pieces of text to a synchronous writer in blocks of about 64 KiB.
  *
  * @param pieces The text.
  * @param out Where it goes.
@@ -77,7 +77,7 @@ export function writePieces(pieces: Iterable<string>, out: SyncWriter): void {
   for (const piece of pieces) {
     block.push(piece);
     size += piece.length;
-    if (size >= 1 << 18) flush();
+    if (size >= 1 << 16) flush();
   }
   if (size > 0) flush();
 }

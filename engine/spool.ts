@@ -24,7 +24,7 @@ export class RecordSpool<T> {
    * @param threshold Records kept in memory before spilling to a temporary file.
    * @param dir Directory of the temporary file (the system's by default).
    */
-  constructor(threshold = 2000, dir?: string) {
+  constructor(threshold = 256, dir?: string) {
     this.#threshold = threshold;
     this.#dir = dir;
   }
@@ -59,7 +59,7 @@ export class RecordSpool<T> {
     const file = Deno.openSync(this.#path!, { read: true });
     try {
       const decoder = new TextDecoder();
-      const chunk = new Uint8Array(1 << 20);
+      const chunk = new Uint8Array(1 << 16);
       let rest = "";
       for (;;) {
         const n = file.readSync(chunk);

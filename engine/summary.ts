@@ -34,6 +34,47 @@ export class Counter<K> extends Map<K, number> {
   }
 }
 
+/**
+ * Frames per link type. Consecutive frames of one type (nearly all of them)
+ * are counted without a map lookup.
+ */
+export class LinkTypeCounter {
+  readonly #counts = new Counter<number>();
+  #current = -1;
+  #run = 0;
+
+  /**
+   * Counts one frame.
+   *
+   * @param linkType Its LINKTYPE_* value.
+   */
+  add(linkType: number): void {
+    if (linkType === this.#current) {
+      this.#run++;
+      return;
+    }
+    this.#settle();
+    this.#current = linkType;
+    this.#run = 1;
+  }
+
+  /** Frames counted. */
+  total(): number {
+    return this.#counts.total() + this.#run;
+  }
+
+  /** Counts per link type. */
+  entries(): IterableIterator<[number, number]> {
+    this.#settle();
+    return this.#counts.entries();
+  }
+
+  #settle(): void {
+    if (this.#run > 0) this.#counts.add(this.#current, this.#run);
+    this.#run = 0;
+  }
+}
+
 /** One input of an analysis. */
 export interface InputSummary {
   /** Path, `-` or interface name. */
@@ -126,7 +167,7 @@ export class SummaryCounters {
   /** Inputs read so far. */
   readonly inputs: InputSummary[] = [];
   /** Frames per LINKTYPE_* value. */
-  readonly linkTypes = new Counter<number>();
+  readonly linkTypes = new LinkTypeCounter();
   /** UDP datagrams. */
   udp = 0;
   /** TCP segments. */
@@ -174,7 +215,7 @@ export class SummaryCounters {
     tunnelled: number;
   }): AnalysisSummary {
     const byLinkType = new Counter<string>();
-    for (const [type, n] of this.linkTypes) byLinkType.add(linkTypeName(type), n);
+    for (const [type, n] of this.linkTypes.entries()) byLinkType.add(linkTypeName(type), n);
     const responses = new Counter<string>();
     for (const [status, n] of this.responses) responses.add(String(status), n);
     return {
