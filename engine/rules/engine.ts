@@ -100,6 +100,19 @@ const MONOTONIC_PATHS: ReadonlySet<string> = new Set([
   "ringingTs",
 ]);
 
+/** An indexed leg field. */
+interface IndexedField {
+  /** Path below the leg, split at its dots. */
+  parts: string[];
+  /** Whether it is filed by truthiness (a field of {@link MONOTONIC_PATHS}). */
+  monotonic: boolean;
+  /** Legs by value. */
+  index: Map<unknown, Set<CallLeg>>;
+}
+
+/** A leg not filed under an index yet. */
+const UNFILED: unique symbol = Symbol("unfiled");
+
 /** Up to this many rejected candidates are explained per search. */
 const EXPLAINED_REJECTIONS = 5;
 
@@ -120,10 +133,10 @@ export class RuleEngine {
   readonly #known = new Set<CallLeg>();
   /** Indexes of known legs by fields that never change, for searches that compare them. */
   readonly #indexes = new Map<string, Map<unknown, Set<CallLeg>>>();
-  /** Each indexed path split at its dots, once. */
-  readonly #indexedParts = new Map<string, string[]>();
-  /** Where each known leg is filed in the indexes. */
-  #filed = new WeakMap<CallLeg, Map<string, unknown>>();
+  /** The indexes in a list, with each path split at its dots, once. */
+  #indexList: IndexedField[] = [];
+  /** Where each known leg is filed in the indexes (by position in the list; {@link UNFILED} if not). */
+  #filed = new WeakMap<CallLeg, unknown[]>();
   /** One view per leg: its getters read the live leg, so it never goes stale. */
   #views = new WeakMap<CallLeg, LegView>();
   /** Equality clauses of each search, used to turn candidates down before json-logic runs. */
@@ -192,7 +205,7 @@ export class RuleEngine {
     this.#keys.clear();
     this.#whenKeys.clear();
     this.#indexes.clear();
-    this.#indexedParts.clear();
+    this.#indexList = [];
     this.#install(rules);
     for (const leg of [...this.#known]) this.#index(leg);
   }
@@ -208,8 +221,15 @@ export class RuleEngine {
             ((k.test === looseEqual || k.test === member) && STABLE_PATHS.has(path)) ||
             (k.test === isTruthy && MONOTONIC_PATHS.has(path))
           ) {
-            this.#indexes.set(path, new Map());
-            this.#indexedParts.set(path, k.path);
+            if (!this.#indexes.has(path)) {
+              const index = new Map<unknown, Set<CallLeg>>();
+              this.#indexes.set(path, index);
+              this.#indexList.push({
+                parts: k.path,
+                monotonic: MONOTONIC_PATHS.has(path),
+                index,
+              });
+            }
           }
         }
       }
@@ -265,30 +285,36 @@ export class RuleEngine {
   /** Files a leg under the indexes (again: a monotonic field may have become true with this event). */
   #index(leg: CallLeg): void {
     this.#known.add(leg);
+    const list = this.#indexList;
     let filed = this.#filed.get(leg);
-    if (!filed) this.#filed.set(leg, filed = new Map());
-    for (const [path, index] of this.#indexes) {
-      const monotonic = MONOTONIC_PATHS.has(path);
+    if (!filed) this.#filed.set(leg, filed = new Array(list.length).fill(UNFILED));
+    for (let i = 0; i < list.length; i++) {
+      const { parts, monotonic, index } = list[i]!;
+      const before = filed[i];
       // A stable field filed once, or a monotonic one already true, cannot have changed.
-      if (filed.has(path) && (!monotonic || filed.get(path) === true)) continue;
-      const raw = readPath(this.#view(leg), this.#indexedParts.get(path)!);
+      if (before !== UNFILED && (!monotonic || before === true)) continue;
+      const raw = readPath(this.#view(leg), parts);
       const value = monotonic ? truthy(raw) : raw;
-      if (filed.has(path) && filed.get(path) === value) continue;
-      if (filed.has(path)) index.get(filed.get(path))?.delete(leg);
+      if (before === value) continue;
+      if (before !== UNFILED) index.get(before)?.delete(leg);
       let set = index.get(value);
       if (!set) index.set(value, set = new Set());
       set.add(leg);
-      filed.set(path, value);
+      filed[i] = value;
     }
   }
 
   #forget(leg: CallLeg): void {
     if (!this.#known.delete(leg)) return;
-    const filed = this.#filed.get(leg);
-    for (const [path, value] of filed ?? []) {
-      const set = this.#indexes.get(path)?.get(value);
+    const filed = this.#filed.get(leg) ?? [];
+    const list = this.#indexList;
+    for (let i = 0; i < filed.length && i < list.length; i++) {
+      const value = filed[i];
+      if (value === UNFILED) continue;
+      const index = list[i]!.index;
+      const set = index.get(value);
       set?.delete(leg);
-      if (set?.size === 0) this.#indexes.get(path)!.delete(value);
+      if (set?.size === 0) index.delete(value);
     }
     this.#filed.delete(leg);
   }
@@ -324,13 +350,22 @@ export class RuleEngine {
   ): void {
     useNumberRules(this.#site.numberRules);
     const explaining = this.#explain(leg);
+    // One context for all the rules of the event: a rule's search names are
+    // removed after it, and `logical` is read again once a rule has acted.
+    const context: Context = Object.create(null);
+    context.event = { type, ts };
+    context.site = this.#site.variables;
+    const legView = leg ? this.#view(leg) : null;
+    context.leg = legView;
+    context.logical = leg ? this.#logicalView(this.logical.of(leg)) : null;
+    if (message) context.message = messageView(message);
+    let previous: Rule | null = null;
     for (const rule of rules) {
-      const context: Context = Object.create(null);
-      context.event = { type, ts };
-      context.site = this.#site.variables;
-      context.leg = leg ? this.#view(leg) : null;
-      context.logical = leg ? this.#logicalView(this.logical.of(leg)) : null;
-      if (message) context.message = messageView(message);
+      if (previous !== null && previous.find.length > 0) {
+        for (const find of previous.find) delete context[find.name];
+        context.leg = legView;
+      }
+      previous = rule;
       const explanation: Explanation | null = explaining
         ? {
           rule: rule.id,
@@ -371,6 +406,7 @@ export class RuleEngine {
         continue;
       }
       for (const binding of bindings) this.#act(rule, ts, leg, binding, context, explanation);
+      if (leg) context.logical = this.#logicalView(this.logical.of(leg));
       this.fired.set(rule.id, (this.fired.get(rule.id) ?? 0) + 1);
       if (explanation) {
         explanation.matched = true;
