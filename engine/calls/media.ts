@@ -163,7 +163,11 @@ export class MediaTracker {
       if (address === null) continue;
       const payloads = new Map<number, PayloadInfo>();
       for (const p of media.payloads) {
-        payloads.set(p.payloadType, { name: p.encodingName, clockRate: p.clockRate ?? 0 });
+        payloads.set(p.payloadType, {
+          name: p.encodingName,
+          clockRate: p.clockRate ?? 0,
+          channels: p.channels,
+        });
       }
       const announcement: Announcement = {
         leg,

@@ -26,6 +26,8 @@ export interface PayloadInfo {
   name: string | null;
   /** RTP clock rate, or 0 when unknown. */
   clockRate: number;
+  /** Audio channels the SDP gave (`a=rtpmap:96 L16/8000/2`); absent means 1. */
+  channels?: number;
 }
 
 /** The plain-data record of a stream (`rtp.stream.ended`, JSON report, exports). */
