@@ -129,6 +129,81 @@ export function canonicalHeaderName(name: string): string {
 
 const CANONICAL_CACHE = new Map<string, string>();
 
+/** Full names of the headers nearly every message carries, by length. */
+const COMMON_BY_LENGTH: string[][] = (() => {
+  const byLength: string[][] = [];
+  for (
+    const name of [
+      "via",
+      "from",
+      "to",
+      "call-id",
+      "cseq",
+      "contact",
+      "max-forwards",
+      "content-type",
+      "content-length",
+      "user-agent",
+      "server",
+      "allow",
+      "supported",
+      "expires",
+      "route",
+      "record-route",
+      "authorization",
+      "proxy-authorization",
+      "www-authenticate",
+      "proxy-authenticate",
+      "subject",
+      "reason",
+      "require",
+      "event",
+      "date",
+    ]
+  ) (byLength[name.length] ??= []).push(name);
+  return byLength;
+})();
+
+/** Compact forms by character code (either case). */
+const COMPACT_BY_CODE: (string | undefined)[] = (() => {
+  const table: (string | undefined)[] = [];
+  for (const [letter, name] of COMPACT_HEADER_FORMS) {
+    table[letter.charCodeAt(0)] = name;
+    table[letter.toUpperCase().charCodeAt(0)] = name;
+  }
+  return table;
+})();
+
+/**
+ * {@link canonicalHeaderName} of the name at `text[start, end)`: common names
+ * are recognized in place, without cutting the name out of the text.
+ *
+ * @param text Text holding the name.
+ * @param start First character of the name.
+ * @param end One past its last character.
+ * @returns The lower-case full name.
+ */
+export function canonicalHeaderNameAt(text: string, start: number, end: number): string {
+  const length = end - start;
+  if (length === 1) {
+    const compact = COMPACT_BY_CODE[text.charCodeAt(start)];
+    if (compact !== undefined) return compact;
+  }
+  const candidates = COMMON_BY_LENGTH[length];
+  if (candidates !== undefined) {
+    for (const name of candidates) {
+      let k = 0;
+      for (; k < length; k++) {
+        let c = text.charCodeAt(start + k);
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+        if (c !== name.charCodeAt(k)) break;
+      }
+      if (k === length) return name;
+    }
+  }
+  return canonicalHeaderName(text.slice(start, end));
+}
+
 /**
  * Splits a header value at commas that separate list elements: never inside a
  * quoted string, never inside `<...>`. Elements are trimmed; empty elements
@@ -197,7 +272,17 @@ export class SipHeaders implements SipHeaderMap {
    * @param value The (unfolded) value, surrounding whitespace removed.
    */
   append(name: string, value: string): void {
-    this.#names.push(canonicalHeaderName(name));
+    this.appendCanonical(canonicalHeaderName(name), value);
+  }
+
+  /**
+   * Adds one header line whose name is already canonical (lower case, full form).
+   *
+   * @param canonicalName The name as {@link canonicalHeaderName} gives it.
+   * @param value The (unfolded) value, surrounding whitespace removed.
+   */
+  appendCanonical(canonicalName: string, value: string): void {
+    this.#names.push(canonicalName);
     this.#values.push(value);
   }
 
@@ -339,7 +424,7 @@ export function parseHeaderBlock(
   const flush = (): void => {
     if (pendingName === null) return;
     const value = pendingFolded === null ? pendingValue : pendingFolded.join(" ");
-    headers.append(pendingName, value);
+    headers.appendCanonical(pendingName, value);
     pendingName = null;
     pendingFolded = null;
   };
@@ -390,7 +475,7 @@ export function parseHeaderBlock(
       continue;
     }
     if (headers.size >= maxHeaders) return { ok: false, reason: "sip.too-many-headers" };
-    pendingName = text.slice(lineStart, nameEnd);
+    pendingName = canonicalHeaderNameAt(text, lineStart, nameEnd);
     pendingValue = text.slice(colon + 1, lineEnd).trim();
     pendingLength = lineEnd - lineStart;
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   canonicalHeaderName,
+  canonicalHeaderNameAt,
   LIST_HEADERS,
   parseHeaderBlock,
   SipHeaders,
@@ -146,4 +147,35 @@ Deno.test("a direct append keeps wire order", () => {
   h.append("v", "SIP/2.0/UDP a");
   h.append("Via", "SIP/2.0/TCP b, SIP/2.0/UDP c");
   assert.deepEqual(h.getAll("VIA"), ["SIP/2.0/UDP a", "SIP/2.0/TCP b", "SIP/2.0/UDP c"]);
+});
+
+Deno.test("canonicalHeaderNameAt names a header in place as canonicalHeaderName does", () => {
+  const names = [
+    "Via",
+    "VIA",
+    "v",
+    "V",
+    "Call-ID",
+    "call-id",
+    "CSeq",
+    "Content-Length",
+    "l",
+    "To",
+    "T",
+    "X-xfer-pressed",
+    "Cseq2",
+    "Vib",
+    "Contact",
+    "Contacts",
+    "z",
+    "P-Asserted-Identity",
+  ];
+  for (const name of names) {
+    const text = `  ${name}: value`;
+    assert.equal(
+      canonicalHeaderNameAt(text, 2, 2 + name.length),
+      canonicalHeaderName(name),
+      name,
+    );
+  }
 });

@@ -126,13 +126,14 @@ function findHeaderEnd(
   bytes: Uint8Array,
   start: number,
 ): { headerEnd: number; bodyStart: number } | null {
-  let i = bytes.indexOf(LF, start);
-  while (i >= 0) {
+  // A plain loop: a call of indexOf per header line costs more than looking at each byte.
+  const end = bytes.length;
+  for (let i = start; i < end; i++) {
+    if (bytes[i] !== LF) continue;
     const next = i + 1;
     const c = bytes[next];
     if (c === LF) return { headerEnd: next, bodyStart: next + 1 };
     if (c === CR && bytes[next + 1] === LF) return { headerEnd: next, bodyStart: next + 2 };
-    i = bytes.indexOf(LF, next);
   }
   return null;
 }
