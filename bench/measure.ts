@@ -98,19 +98,33 @@ export async function measure(
     if (plugins.length === 0 && mode !== "analyze" && mode !== "analyze-no-rules") {
       throw new Error(`unknown mode ${mode}`);
     }
-    const host = await PluginHost.load(analyzer, plugins, { site });
-    await analyzer.analyzeFile(file);
-    packets = analyzer.finish().packets.total;
-    await host.close();
-    for (const p of host.reports) {
-      if (p.errors > 0) throw new Error(`plugin ${p.name} failed: ${p.firstError}`);
+    // The work directory goes even when the run fails or is interrupted (SIGINT, SIGTERM).
+    const removeWork = () => {
+      if (work) Deno.removeSync(work, { recursive: true });
+      Deno.exit(130);
+    };
+    if (work) {
+      for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, removeWork);
     }
-    // The JSON report, written the way `analyze --json` writes it.
-    const out = Deno.openSync("/dev/null", { write: true });
-    writePieces(analyzer.reportPieces(), out);
-    out.close();
-    analyzer.dispose();
-    if (work) await Deno.remove(work, { recursive: true });
+    try {
+      const host = await PluginHost.load(analyzer, plugins, { site });
+      await analyzer.analyzeFile(file);
+      packets = analyzer.finish().packets.total;
+      await host.close();
+      for (const p of host.reports) {
+        if (p.errors > 0) throw new Error(`plugin ${p.name} failed: ${p.firstError}`);
+      }
+      // The JSON report, written the way `analyze --json` writes it.
+      const out = Deno.openSync("/dev/null", { write: true });
+      writePieces(analyzer.reportPieces(), out);
+      out.close();
+    } finally {
+      analyzer.dispose();
+      if (work) {
+        for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, removeWork);
+        await Deno.remove(work, { recursive: true });
+      }
+    }
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
