@@ -823,3 +823,82 @@ Deno.test("recording: input cut short: close() leaves valid files for what was s
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Every file of a directory, by name, with its bytes. */
+function contents(dir: string): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const e of Deno.readDirSync(dir)) {
+    if (e.isFile) out.set(e.name, Deno.readFileSync(`${dir}/${e.name}`));
+  }
+  return out;
+}
+
+/** No memory to go faster: everything synchronous, call files mixed from the stream files. */
+const NO_MEMORY = { retainBytes: 0, pendingBytes: 0, inFlightBytes: 0 };
+
+Deno.test("recording: without memory to go faster, the very same files (with and without rules)", async () => {
+  const cases: [string, RecordOptions][] = [
+    [`${SEED}4-conference.pcapng`, { rules: true }],
+    [`${SEED}2-transfer.pcapng`, { rules: true, options: { streams: false } }],
+    [`${SIPP}answered_udp_impaired.pcap`, {}],
+    [`${SHARED}redrabbit__sip-rtp-dvi4.pcap`, {}],
+  ];
+  for (const [capture, o] of cases) {
+    const fast = await record(capture, o);
+    const slow = await record(capture, { ...o, options: { ...o.options, memory: NO_MEMORY } });
+    const tight = await record(capture, {
+      ...o,
+      options: {
+        ...o.options,
+        memory: { retainBytes: 70000, pendingBytes: 30000, inFlightBytes: 9000 },
+      },
+    });
+    try {
+      const want = contents(fast.dir);
+      assert.ok(want.size > 0, capture);
+      for (const other of [slow, tight]) {
+        const got = contents(other.dir);
+        assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), capture);
+        for (const [name, bytes] of want) {
+          assert.deepEqual(got.get(name), bytes, `${capture}: ${name}`);
+        }
+        assert.equal(other.plugin.warnings, fast.plugin.warnings, other.log.join("\n"));
+        assert.equal(other.plugin.errors, 0);
+      }
+    } finally {
+      for (const r of [fast, slow, tight]) await cleanup(r);
+    }
+  }
+});
+
+Deno.test("recording: bad memory options are a load error naming the plugin", async () => {
+  for (const memory of [5, { retainBytes: -1 }, { pendingBytes: "lots" }, { inFlightBytes: NaN }]) {
+    await assert.rejects(
+      () =>
+        PluginHost.load(new Analyzer(), [{ use: "recording", options: { dir: "/tmp/x", memory } }]),
+      (e: unknown) => e instanceof PluginLoadError && /memory/.test(e.message),
+    );
+  }
+});
+
+Deno.test("recording: files that cannot be written are reported, and close() still finishes", async () => {
+  for (const memory of [undefined, NO_MEMORY]) {
+    const dir = await Deno.makeTempDir({ prefix: "pw-recording-" });
+    const log: string[] = [];
+    const analyzer = new Analyzer();
+    const host = await PluginHost.load(
+      analyzer,
+      [{ use: "recording", options: { dir, memory } }],
+      { log: (line) => log.push(line) },
+    );
+    await Deno.remove(dir, { recursive: true }); // gone before the first file
+    assert.ok(await analyzer.analyzeFile(`${SIPP}answered_udp.pcap`));
+    analyzer.report();
+    await host.close();
+    const report = host.reports[0]!;
+    assert.equal(report.errors, 0, report.firstError ?? "");
+    assert.ok(report.warnings >= 3, log.join("\n")); // two stream files, the call file, its sidecar
+    assert.ok(log.some((l) => /cannot write .*NotFound|No such file/i.test(l)), log.join("\n"));
+    assert.ok(!(await Deno.stat(dir).then(() => true, () => false)));
+  }
+});

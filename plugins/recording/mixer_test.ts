@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { type MixSource, mixToWav } from "./mixer.ts";
+import { ChunkedWavWriter, SyncFileSink } from "./chunked_wav_writer.ts";
+import { type MixSource, mixToWav, mixWith, plannedMixSummary } from "./mixer.ts";
+import { PcmChunks } from "./pcm_chunks.ts";
 import { channelOf, dominantFrequency, toneAmplitude } from "./tone_analysis.ts";
 import { WavReader } from "./wav_reader.ts";
 import { WavWriter } from "./wav_writer.ts";
@@ -138,5 +140,68 @@ Deno.test(
   "mixer: three channels are refused",
   withDir((dir) => {
     assert.throws(() => mixToWav({ path: `${dir}/x.wav`, channels: [[], [], []] }), RangeError);
+  }),
+);
+
+Deno.test(
+  "mixer: mixing from audio in memory writes the same file as mixing from the stream files",
+  withDir((dir) => {
+    const rand = (() => {
+      let x = 99;
+      return () => (x = (x * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+    })();
+    const made: MixSource[] = [];
+    for (let i = 0; i < 5; i++) {
+      const rate = i === 2 ? 16000 : 8000;
+      const frames = 4000 + Math.floor(rand() * 9000);
+      const samples = Int16Array.from({ length: frames }, () => Math.floor(rand() * 60000) - 30000);
+      const cut = Math.floor(rand() * frames);
+      made.push(
+        source(`${dir}/s${i}.wav`, samples, rate, rand() * 0.7 - 0.1, [0, cut, cut + 500, frames]),
+      );
+    }
+    const memory = made.map((s) => {
+      const pcm = new PcmChunks(s.sampleRate, 1);
+      const r = WavReader.open(s.path);
+      const all = new Int16Array(r.frames);
+      r.read(0, r.frames, all);
+      r.close();
+      // In uneven chunks, as a stream fills them.
+      for (let at = 0; at < all.length; at += 777) {
+        const piece = all.slice(at, at + 777);
+        pcm.push(piece, piece.length);
+      }
+      return { ...s, path: `${dir}/not-there.wav`, pcm };
+    });
+    const layouts = (x: MixSource[]) => [
+      [[{ sources: [x[0]!] }], [{ sources: [x[1]!] }]], // a leg: one party per side
+      [[{ sources: [x[0]!, x[3]!] }], [{ sources: [x[1]!] }, { sources: [x[2]!, x[4]!] }]],
+      [[{ sources: [x[2]!] }, { sources: [x[0]!] }, { sources: [x[4]!] }]], // a conference mix
+    ];
+    const a = layouts(made);
+    const b = layouts(memory);
+    for (let n = 0; n < a.length; n++) {
+      const fromFiles = mixToWav({
+        path: `${dir}/f${n}.wav`,
+        channels: a[n]!,
+        durationSeconds: 1.7,
+      });
+      const summary = plannedMixSummary({ path: "", channels: b[n]!, durationSeconds: 1.7 });
+      const fromMemory = mixWith(
+        { path: "", channels: b[n]!, durationSeconds: 1.7, blockSeconds: 0.3 },
+        (format) =>
+          new ChunkedWavWriter({
+            ...format,
+            chunkFrames: 1000,
+            sink: new SyncFileSink(`${dir}/m${n}.wav`),
+          }),
+      );
+      assert.deepEqual(fromMemory, fromFiles);
+      assert.deepEqual(summary, fromFiles);
+      assert.deepEqual(
+        Deno.readFileSync(`${dir}/m${n}.wav`),
+        Deno.readFileSync(`${dir}/f${n}.wav`),
+      );
+    }
   }),
 );

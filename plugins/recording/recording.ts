@@ -11,12 +11,20 @@
  *   (caller left, callee right); with rules (the host was given a site), a
  *   stereo file per logical call when it completes (the real caller left,
  *   everyone else right), and for a conference a mixed file and one track
- *   per participant. Call files are mixed from the stream files on disk.
+ *   per participant. Call files are mixed from the streams' audio.
  * - Names come from sanitized data only:
  *   `YYYYMMDD-HHMMSS_<id>_<caller>_<callee>[_suffix].wav` (UTC), with the real
  *   parties in logical call names; a JSON sidecar beside each call file lists
  *   its files, parties (real and wire), start, duration and codecs.
  * - A rule that sets `record: false` on a leg keeps it out of every file.
+ * - Fast, in bounded memory ({@linkcode RecordingMemory}): packets are
+ *   decoded straight into reused chunks ({@linkcode ChunkedWavWriter},
+ *   {@linkcode BufferPool}) written whole; files are created in the
+ *   background and written there while few bytes are in flight
+ *   ({@linkcode BackgroundWriter}); a stream's audio stays in memory (up to
+ *   a budget) until its call file is mixed, else the call file is mixed
+ *   from the stream files once they are written. `close()` waits for every
+ *   file; what the files hold never depends on these choices.
  *
  * ```ts ignore
  * const host = await PluginHost.load(analyzer, [
@@ -34,10 +42,15 @@ import type { RtpHeader } from "../../engine/rtp/rtp_header.ts";
 import type { LogicalCallRecord } from "../../engine/rules/logical_calls.ts";
 import { join, resolve } from "../paths.ts";
 import type { Plugin, PluginContext, PluginFactory } from "../plugin.ts";
+import { type BackgroundFile, BackgroundWriter } from "./background_file.ts";
 import { legPlan, logicalPlan, type PlannedFile, type RecordedStream } from "./call_plan.ts";
+import { BufferPool } from "./buffer_pool.ts";
+import { ChunkedWavWriter } from "./chunked_wav_writer.ts";
 import { PacketKeeper } from "./kept_packets.ts";
-import { type MixSpec, mixToWav } from "./mixer.ts";
+import { type MixSpec, mixWith, plannedMixSummary } from "./mixer.ts";
 import { recordingBaseName, UniqueNames } from "./naming.ts";
+import { type PcmChunks, RetainBudget } from "./pcm_chunks.ts";
+import { WAV_HEADER_BYTES } from "./wav_writer.ts";
 import { DEFAULT_JITTER_MS, PUSH_UNDECODABLE, StreamTrack, type TrackSummary } from "./track.ts";
 
 /** Options of the recording plugin. */
@@ -50,10 +63,61 @@ export interface RecordingOptions {
   calls?: boolean;
   /** Reorder window in milliseconds (default 200). */
   jitterMs?: number;
+  /** Memory the recorder may use to go faster (defaults: {@linkcode DEFAULT_MEMORY}). */
+  memory?: Partial<RecordingMemory>;
 }
+
+/**
+ * Memory the recorder may use to go faster, in bytes. What does not fit is
+ * done the slower way: written synchronously, mixed from the files on
+ * disk. What the files hold is the same either way.
+ */
+export interface RecordingMemory {
+  /** Stream audio kept in memory until its call file is mixed, all streams together. */
+  retainBytes: number;
+  /**
+   * Bytes waiting for a file still being created in the background (audio
+   * held for its call file, sidecars) and writes in flight; past this,
+   * files are created synchronously.
+   */
+  pendingBytes: number;
+  /**
+   * Background writes in flight, not counting audio kept in memory anyway
+   * (their buffers are known to be free only at the next turn of the event
+   * loop); past this, writes are synchronous.
+   */
+  inFlightBytes: number;
+}
+
+/** Default {@linkcode RecordingMemory}. */
+export const DEFAULT_MEMORY: Readonly<RecordingMemory> = Object.freeze({
+  retainBytes: 4 << 20,
+  pendingBytes: 4 << 20,
+  inFlightBytes: 2 << 20,
+});
 
 /** Largest reorder window accepted, in milliseconds. */
 export const MAX_JITTER_MS = 10000;
+
+/**
+ * Bytes of the chunks being filled, all streams together: a stream's chunk
+ * is this divided by the streams being recorded when it starts (a power of
+ * two within {@linkcode STREAM_CHUNK_BYTES}).
+ */
+export const STREAM_BUFFER_BYTES = 4 << 20;
+/** Smallest and largest chunk of a stream file, in bytes. */
+export const STREAM_CHUNK_BYTES: Readonly<{ min: number; max: number }> = Object.freeze({
+  min: 16 << 10,
+  max: 256 << 10,
+});
+/** Largest chunk of a call file, in bytes. */
+export const CALL_CHUNK_BYTES = 1 << 20;
+/**
+ * Bytes of free chunk buffers kept for reuse: enough that buffers are
+ * reused rather than left to the garbage collector (which lets dead
+ * buffers pile up).
+ */
+export const POOL_FREE_BYTES = 16 << 20;
 
 /** Options after defaults and checks. */
 interface Settings {
@@ -61,6 +125,7 @@ interface Settings {
   streams: boolean;
   calls: boolean;
   jitterMs: number;
+  memory: RecordingMemory;
 }
 
 /** What is known of a leg for its files. */
@@ -78,10 +143,20 @@ interface Entry {
   stream: RtpStream;
   /** `null`: not recorded (a rule switched it off, or it failed). */
   track: StreamTrack | null;
+  /** The writer of its WAV (once the first decodable packet came). */
+  writer: ChunkedWavWriter | null;
+  /** The WAV file being written, once made. */
+  file: BackgroundFile | null;
   keeper: PacketKeeper | null;
   wavPath: string;
   pcapPath: string;
   legId: string | null;
+}
+
+/** A finished stream and what holds its audio. */
+interface KeptStream extends RecordedStream {
+  writer: ChunkedWavWriter | null;
+  file: BackgroundFile | null;
 }
 
 /**
@@ -90,7 +165,7 @@ interface Entry {
  * @param options What the user gave.
  * @returns The settings.
  * @throws {TypeError} When `dir` is missing or an option has the wrong type.
- * @throws {RangeError} When `jitterMs` is out of range.
+ * @throws {RangeError} When `jitterMs` or a `memory` figure is out of range.
  */
 function settingsOf(options: Partial<RecordingOptions>): Settings {
   const { dir, streams = true, calls = true, jitterMs = DEFAULT_JITTER_MS } = options ?? {};
@@ -102,13 +177,26 @@ function settingsOf(options: Partial<RecordingOptions>): Settings {
   if (typeof jitterMs !== "number" || !(jitterMs >= 0 && jitterMs <= MAX_JITTER_MS)) {
     throw new RangeError(`Option jitterMs must be a number from 0 to ${MAX_JITTER_MS}`);
   }
-  return { dir: resolve(dir), streams, calls, jitterMs };
+  const given: unknown = options?.memory ?? {};
+  if (typeof given !== "object" || given === null) {
+    throw new TypeError("Option memory must be an object of byte counts");
+  }
+  const memory: RecordingMemory = { ...DEFAULT_MEMORY };
+  for (const key of Object.keys(DEFAULT_MEMORY) as (keyof RecordingMemory)[]) {
+    const value = (given as Partial<Record<string, unknown>>)[key];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !(value >= 0 && value <= Number.MAX_SAFE_INTEGER)) {
+      throw new RangeError(`Option memory.${key} must be a number of bytes, 0 or more`);
+    }
+    memory[key] = value;
+  }
+  return { dir: resolve(dir), streams, calls, jitterMs, memory };
 }
 
 /**
  * Makes the recording plugin.
  *
- * @param options `dir` (required), `streams`, `calls`, `jitterMs`.
+ * @param options `dir` (required), `streams`, `calls`, `jitterMs`, `memory`.
  * @param context The host's context.
  * @returns The plugin.
  * @throws {TypeError} For bad options; file system errors creating `dir` pass through.
@@ -150,14 +238,22 @@ class Recorder {
   readonly #rulesMode: boolean;
   readonly #names = new UniqueNames();
   readonly #entries = new Map<string, Entry>();
-  readonly #finished = new Map<string, RecordedStream[]>();
+  readonly #finished = new Map<string, KeptStream[]>();
   readonly #legs = new Map<string, LegInfo>();
   /** Pcap files still being written. */
   readonly #keepers = new Set<Promise<unknown>>();
   readonly #warned = new Set<string>();
+  readonly #files: BackgroundWriter;
+  readonly #pool = new BufferPool(POOL_FREE_BYTES);
+  readonly #retain: RetainBudget;
+  /** Call files to be mixed from stream files (which stay until then). */
+  readonly #deferred = new Set<Promise<void>>();
+  readonly #encoder = new TextEncoder();
   #lastStream: RtpStream | null = null;
   #lastEntry: Entry | null = null;
   #streamFiles = 0;
+  /** Streams with a WAV writer, not finished yet. */
+  #writers = 0;
   #callFiles = 0;
   #closed = false;
 
@@ -166,6 +262,13 @@ class Recorder {
     this.#context = context;
     this.#streamDir = streamDir;
     this.#rulesMode = context.site !== null;
+    this.#retain = new RetainBudget(settings.memory.retainBytes);
+    this.#files = new BackgroundWriter({
+      maxPendingBytes: settings.memory.pendingBytes,
+      maxInFlightBytes: settings.memory.inFlightBytes,
+      pool: this.#pool,
+      onError: (path, error) => this.#context.warn(`cannot write ${path}: ${error.message}`),
+    });
   }
 
   /** The per-packet hook. */
@@ -240,6 +343,7 @@ class Recorder {
       }
     }
     for (const legId of [...this.#finished.keys()]) this.#forget(legId);
+    await this.#files.settle();
     await Promise.all([...this.#keepers]);
     if (!this.#settings.streams) {
       await Deno.remove(this.#streamDir, { recursive: true }).catch(() => {});
@@ -276,6 +380,8 @@ class Recorder {
       id: stream.id,
       stream,
       track: null,
+      writer: null,
+      file: null,
       keeper: null,
       wavPath: join(this.#streamDir, `${base}.wav`),
       pcapPath: join(this.#settings.dir, `${base}.pcap`),
@@ -287,6 +393,7 @@ class Recorder {
       path: entry.wavPath,
       source: stream,
       jitterMs: this.#settings.jitterMs,
+      writer: (sampleRate) => this.#streamWriter(entry, sampleRate),
       onUndecodable: (pt, encoding) =>
         this.#context.warn(
           `stream ${stream.id}: ${encoding} (payload type ${pt}) cannot be decoded; ` +
@@ -299,6 +406,27 @@ class Recorder {
         ),
     });
     return entry;
+  }
+
+  /** The writer of a stream's WAV: in the background, its audio kept for the call files. */
+  #streamWriter(entry: Entry, sampleRate: number): ChunkedWavWriter {
+    // The chunks being filled share a budget: many streams, smaller chunks.
+    const share = Math.floor(STREAM_BUFFER_BYTES / ++this.#writers);
+    let bytes = STREAM_CHUNK_BYTES.min;
+    while (bytes * 2 <= Math.min(share, STREAM_CHUNK_BYTES.max)) bytes *= 2;
+    // Created in the background, written as chunks fill (never waiting for a turn).
+    const makeFile = () => entry.file = this.#files.open(entry.wavPath, { syncWrites: true });
+    entry.writer = new ChunkedWavWriter({
+      sampleRate,
+      channels: 1,
+      // A whole pool buffer: the header's room and the samples.
+      chunkFrames: Math.floor((bytes - WAV_HEADER_BYTES) / 2),
+      pool: this.#pool,
+      // Without stream files, the file is made only if the audio cannot stay in memory.
+      sink: this.#settings.streams ? makeFile() : makeFile,
+      retain: this.#settings.calls ? this.#retain : null,
+    });
+    return entry.writer;
   }
 
   #keep(entry: Entry, header: RtpHeader, bytes: Uint8Array, arrival: number): void {
@@ -332,7 +460,10 @@ class Recorder {
   }
 
   #finishEntry(entry: Entry, record: RtpStreamRecord | null): void {
-    if (this.#entries.get(entry.id) === entry) this.#entries.delete(entry.id);
+    if (this.#entries.get(entry.id) === entry) {
+      this.#entries.delete(entry.id);
+      if (entry.writer !== null) this.#writers--;
+    }
     if (this.#lastEntry === entry) {
       this.#lastEntry = null;
       this.#lastStream = null;
@@ -358,14 +489,18 @@ class Recorder {
         }),
       );
     }
+    const writer = entry.writer;
     if (off) {
-      removeQuietly(entry.wavPath);
+      writer?.discard();
       return;
     }
     if (summary?.path && this.#settings.streams) this.#streamFiles++;
-    if (!summary || (summary.path === null && keeper === null)) return;
+    if (!summary || (summary.path === null && keeper === null)) {
+      writer?.release();
+      return;
+    }
     const s = record ?? entry.stream.record();
-    const recorded: RecordedStream = {
+    const recorded: KeptStream = {
       id: entry.id,
       legId,
       direction: s.direction,
@@ -383,9 +518,12 @@ class Recorder {
       undecodable: summary.undecodable,
       packets: s.packets,
       lost: s.lost,
+      writer,
+      file: entry.file,
     };
     if (!this.#settings.calls || legId === null) {
-      if (!this.#settings.streams && recorded.wav) removeQuietly(recorded.wav);
+      if (!this.#settings.streams) writer?.discard();
+      else writer?.release();
       return;
     }
     let list = this.#finished.get(legId);
@@ -520,24 +658,95 @@ class Recorder {
     }
   }
 
+  /**
+   * Writes a call file. Its file is created in the background and the mix
+   * runs once the handle is there, from the audio its streams still hold in
+   * memory (held for it until then) or, for a stream whose audio is no
+   * longer in memory, from its file (once written, when a write of it is
+   * still in flight). Over the memory cap, the mix runs at once.
+   *
+   * @returns The file's name and duration (known before it is written).
+   */
   #mix(plan: PlannedFile, name: string): { name: string; duration: number } {
+    const waits: Promise<Error | null>[] = [];
+    const held: PcmChunks[] = [];
     const spec: MixSpec = {
       path: join(this.#settings.dir, name),
       durationSeconds: plan.duration,
       channels: plan.channels.map((groups) =>
         groups.map((g) => ({
-          sources: g.streams.map((s) => ({
-            path: s.wav!,
-            sampleRate: s.sampleRate,
-            frames: s.frames,
-            offset: s.firstArrival - plan.start,
-            coverage: s.coverage,
-          })),
+          sources: g.streams.map((s) => {
+            const kept = s as KeptStream;
+            const pcm = kept.writer?.pcm ?? null;
+            if (pcm !== null) {
+              pcm.hold();
+              held.push(pcm);
+            } else if (kept.file && !kept.file.written) {
+              waits.push(kept.file.done);
+            }
+            return {
+              path: s.wav!,
+              pcm,
+              sampleRate: s.sampleRate,
+              frames: s.frames,
+              offset: s.firstArrival - plan.start,
+              coverage: s.coverage,
+            };
+          }),
         }))
       ),
     };
-    const summary = mixToWav(spec);
+    const summary = plannedMixSummary(spec);
     this.#callFiles++;
+    // Over the memory cap, the mix runs now (its file opened at once) instead of holding the audio.
+    const now = waits.length === 0 && this.#files.full;
+    const file = this.#files.open(spec.path);
+    // Audio held for a mix waiting for its file counts as bytes waiting to be written.
+    let heldBytes = 0;
+    if (!now) { for (const pcm of held) heldBytes += pcm.bytes; }
+    this.#files.add(heldBytes);
+    let ran!: () => void;
+    const done = new Promise<void>((resolve) => ran = resolve);
+    const run = (ok: boolean) => {
+      this.#files.release(heldBytes);
+      try {
+        if (!ok) return file.close(); // its error is reported
+        mixWith(spec, (format) =>
+          new ChunkedWavWriter({
+            sampleRate: format.sampleRate,
+            channels: format.channels,
+            chunkFrames: Math.max(
+              1,
+              Math.min(
+                format.frames,
+                Math.floor((CALL_CHUNK_BYTES - WAV_HEADER_BYTES) / (2 * format.channels)),
+              ),
+            ),
+            sink: file,
+            pool: this.#pool,
+          }));
+      } catch (error) {
+        this.#context.warn(`cannot write ${spec.path}: ${errorMessage(error)}`);
+        file.discard();
+      } finally {
+        for (const pcm of held) pcm.drop();
+        ran();
+      }
+    };
+    if (now) {
+      run(true);
+    } else if (waits.length === 0) {
+      file.onOpen(run);
+    } else {
+      // A stream file still being written: once it is.
+      Promise.all(waits).then(() => file.onOpen(run));
+    }
+    if (spec.channels.some((groups) => groups.some((g) => g.sources.some((s) => !s.pcm)))) {
+      // Reads stream files: they stay until it has run.
+      const later: Promise<void> = done.finally(() => this.#deferred.delete(later));
+      this.#deferred.add(later);
+      this.#files.track(later);
+    }
     return { name, duration: summary.durationSeconds };
   }
 
@@ -568,24 +777,37 @@ class Recorder {
   }
 
   #writeSidecar(name: string, data: unknown): void {
-    Deno.writeTextFileSync(join(this.#settings.dir, name), JSON.stringify(data, null, 2) + "\n");
+    this.#files.writeFile(
+      join(this.#settings.dir, name),
+      this.#encoder.encode(JSON.stringify(data, null, 2) + "\n"),
+    );
   }
 
   /** Removes the files of a leg recording was switched off for. */
   #discard(legId: string): void {
     for (const s of this.#finished.get(legId) ?? []) {
-      if (s.wav) removeQuietly(s.wav);
+      const writer = s.writer;
+      if (writer) this.#afterMixes(() => writer.discard());
       if (s.pcap) removeQuietly(s.pcap);
     }
   }
 
   /** Drops what was kept for a leg (and its stream files when they are not wanted). */
   #forget(legId: string): void {
-    if (!this.#settings.streams) {
-      for (const s of this.#finished.get(legId) ?? []) if (s.wav) removeQuietly(s.wav);
+    for (const s of this.#finished.get(legId) ?? []) {
+      const writer = s.writer;
+      if (!writer) continue;
+      writer.release();
+      if (!this.#settings.streams) this.#afterMixes(() => writer.discard());
     }
     this.#finished.delete(legId);
     this.#legs.delete(legId);
+  }
+
+  /** Runs `fn` now, or once the call files waiting for stream files are written. */
+  #afterMixes(fn: () => void): void {
+    if (this.#deferred.size === 0) return fn();
+    this.#files.track(Promise.allSettled([...this.#deferred]).then(fn));
   }
 
   /** Keeps a pcap file's completion until it is done (for `close`). */
@@ -620,6 +842,10 @@ function iso(ts: number): string | null {
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function removeQuietly(path: string): void {

@@ -11,9 +11,17 @@
  * timestamp base, a sender that keeps its clock still through silence), the
  * stream is re-anchored to the arrival time.
  *
- * Built for the per-packet fast path: payloads are copied into a reused
- * pool and decoded into reused buffers; nothing is allocated per packet but
- * the payload view handed to the decoder.
+ * Built for the per-packet fast path: nothing is allocated per packet but
+ * the payload view handed to the decoder. A packet of a stateless codec
+ * (G.711, L16, DVI4) that extends the stream, the usual case, is decoded at
+ * once into its place in the chunk the file is written from (see
+ * {@linkcode ChunkedWavWriter}), ahead of what the window has released;
+ * the others (reordered packets, G.722, several channels) are copied into
+ * a reused pool and decoded when they leave the window. Where two packets
+ * overlap, the one with the earlier position wins, as when everything is
+ * decoded in order. By default the file is written synchronously; the
+ * recorder hands in writers whose files are created in the background and
+ * whose audio stays in memory (within a budget) for the call files.
  *
  * @module
  */
@@ -21,9 +29,9 @@
 import type { PayloadInfo } from "../../engine/calls/stream.ts";
 import type { RtpHeader } from "../../engine/rtp/rtp_header.ts";
 import { staticPayloadFormat } from "../../engine/rtp/payload_types.ts";
+import { ChunkedWavWriter, SyncFileSink } from "./chunked_wav_writer.ts";
 import type { AudioDecoder } from "./codecs/audio_decoder.ts";
 import { decoderFor } from "./codecs/decoder_for.ts";
-import { WavWriter } from "./wav_writer.ts";
 
 /** {@linkcode StreamTrack.push} result: the packet is audio and was taken. */
 export const PUSH_AUDIO = 0;
@@ -52,8 +60,10 @@ const KIND_UNDECODABLE = 3;
 const KIND_OTHER_RATE = 4;
 
 const NOT_AUDIO = /^(telephone-event|CN|red|ulpfec|flexfec|rtx)$/i;
-const INITIAL_SLOTS = 32;
+const INITIAL_SLOTS = 16;
 const INITIAL_SLOT_BYTES = 512;
+const MIN_CHUNK_FRAMES = 256;
+const MAX_CHUNK_BYTES = 1 << 22;
 
 /** What a stream announces about its payload types (an `RtpStream` satisfies it). */
 export interface PayloadSource {
@@ -73,8 +83,22 @@ export interface StreamTrackOptions {
   jitterMs?: number;
   /** Drift in seconds between RTP and arrival time that re-anchors the stream (default 3). */
   reanchorSeconds?: number;
-  /** Seconds of audio buffered by the WAV writer between header updates (default 1). */
+  /**
+   * Seconds of audio buffered between writes to the file, each followed by a
+   * header update (default 1); only for the default writer.
+   */
   flushSeconds?: number;
+  /**
+   * Makes the file's writer when the first decodable packet comes (default: a
+   * synchronous file at `path`, written every `flushSeconds`).
+   */
+  writer?: (sampleRate: number) => ChunkedWavWriter;
+  /**
+   * Decode packets of stateless codecs as they arrive, in their place
+   * (default true); false: every packet waits in the window as a payload.
+   * The file is the same either way.
+   */
+  decodeOnArrival?: boolean;
   /** Called once per payload type that is audio but not decodable (G.729, GSM, opus...). */
   onUndecodable?: (payloadType: number, encoding: string) => void;
   /** Called once per payload type whose sample rate differs from the file's (its packets are skipped). */
@@ -127,7 +151,9 @@ export class StreamTrack {
   readonly #source: PayloadSource;
   readonly #jitterSeconds: number;
   readonly #reanchorSeconds: number;
-  readonly #flushSeconds: number | undefined;
+  readonly #flushSeconds: number;
+  readonly #makeWriter: StreamTrackOptions["writer"];
+  readonly #decodeOnArrival: boolean;
   readonly #onUndecodable: StreamTrackOptions["onUndecodable"];
   readonly #onOtherRate: StreamTrackOptions["onOtherRate"];
 
@@ -136,6 +162,8 @@ export class StreamTrack {
   #payloadsSeen: ReadonlyMap<number, PayloadInfo> | null = null;
   readonly #decoders: (AudioDecoder | null)[] = new Array(128).fill(null);
   readonly #ratios = new Float64Array(128);
+  /** 1 for payload types whose packets can be decoded as they come (stateless, mono). */
+  readonly #stageable = new Uint8Array(128);
   readonly #codecs: string[] = [];
   readonly #undecodable: string[] = [];
 
@@ -150,27 +178,36 @@ export class StreamTrack {
   #anchorPos = 0;
 
   // Output.
-  #writer: WavWriter | null = null;
+  #writer: ChunkedWavWriter | null = null;
   #rate = 0;
   #windowFrames = 0;
   #reanchorFrames = 0;
   #gapFrames = 0;
   #written = 0; // frames committed to the writer
   #maxEnd = 0; // end of the furthest packet taken
-  #pcm = new Int16Array(4096);
+  /** End of the furthest packet already decoded into the chunk ahead of `#written`. */
+  #stagedEnd = 0;
+  /** Most frames ahead of `#written` a packet is decoded at on arrival. */
+  #stageFrames = 0;
+  /** Decoding room of the slow path (stereo, overlaps); made when first needed. */
+  #pcm = new Int16Array(0);
   readonly #coverage: number[] = [];
   #summary: TrackSummary | null = null;
 
-  // Reorder window: slots of raw payloads, `#order` sorted by position.
+  // Reorder window: slots of raw payloads; `#order` is a ring of slots sorted
+  // by position, from `#head` (its length, a power of two, is the slot count).
   #slotBytes = INITIAL_SLOT_BYTES;
   #pool = new Uint8Array(INITIAL_SLOTS * INITIAL_SLOT_BYTES);
   #slotPos = new Float64Array(INITIAL_SLOTS);
   #slotFrames = new Int32Array(INITIAL_SLOTS);
   #slotLength = new Int32Array(INITIAL_SLOTS);
   #slotType = new Uint8Array(INITIAL_SLOTS);
+  /** Frames decoded on arrival into the chunk (-1: the payload waits in the pool). */
+  #slotDecoded = new Int32Array(INITIAL_SLOTS);
   #order = new Int32Array(INITIAL_SLOTS);
   #free = new Int32Array(INITIAL_SLOTS);
   #freeCount = INITIAL_SLOTS;
+  #head = 0;
   #count = 0;
 
   readonly #counts: TrackCounts = {
@@ -188,7 +225,9 @@ export class StreamTrack {
     this.#source = options.source;
     this.#jitterSeconds = Math.max(0, (options.jitterMs ?? DEFAULT_JITTER_MS) / 1000);
     this.#reanchorSeconds = Math.max(0.5, options.reanchorSeconds ?? DEFAULT_REANCHOR_SECONDS);
-    this.#flushSeconds = options.flushSeconds;
+    this.#flushSeconds = options.flushSeconds ?? 1;
+    this.#makeWriter = options.writer;
+    this.#decodeOnArrival = options.decodeOnArrival ?? true;
     this.#onUndecodable = options.onUndecodable;
     this.#onOtherRate = options.onOtherRate;
     for (let i = 0; i < INITIAL_SLOTS; i++) this.#free[i] = INITIAL_SLOTS - 1 - i;
@@ -288,7 +327,7 @@ export class StreamTrack {
       this.#counts.late++;
       return PUSH_DROPPED;
     }
-    if (!this.#insert(pos, frames, pt, bytes, header.payloadOffset, length)) {
+    if (!this.#insert(pos, frames, pt, bytes, header.payloadOffset, length, decoder)) {
       this.#counts.duplicates++;
       return PUSH_DROPPED;
     }
@@ -296,7 +335,7 @@ export class StreamTrack {
     if (pos + frames > this.#maxEnd) this.#maxEnd = pos + frames;
     const releaseBefore = this.#maxEnd - this.#windowFrames;
     while (this.#count > 0) {
-      const first = this.#order[0]!;
+      const first = this.#order[this.#head]!;
       if (
         this.#count < MAX_WINDOW_PACKETS &&
         this.#slotPos[first]! + this.#slotFrames[first]! > releaseBefore
@@ -366,6 +405,8 @@ export class StreamTrack {
       } else {
         kind = KIND_AUDIO;
         this.#decoders[pt] = decoder;
+        this.#stageable[pt] =
+          this.#decodeOnArrival && decoder.stateless === true && decoder.channels === 1 ? 1 : 0;
         this.#ratios[pt] = decoder.sampleRate / clockRate;
         if (!this.#codecs.includes(decoder.encodingName)) this.#codecs.push(decoder.encodingName);
       }
@@ -375,21 +416,35 @@ export class StreamTrack {
   }
 
   #open(sampleRate: number): void {
-    this.#writer = WavWriter.create(this.#path, {
-      sampleRate,
-      channels: 1,
-      flushSeconds: this.#flushSeconds,
-    });
+    if (this.#makeWriter) {
+      this.#writer = this.#makeWriter(sampleRate);
+    } else {
+      let chunkFrames = Math.round(this.#flushSeconds * sampleRate);
+      if (!(chunkFrames >= MIN_CHUNK_FRAMES)) chunkFrames = MIN_CHUNK_FRAMES;
+      chunkFrames = Math.min(chunkFrames, MAX_CHUNK_BYTES / 2);
+      this.#writer = new ChunkedWavWriter({
+        sampleRate,
+        channels: 1,
+        chunkFrames,
+        sink: new SyncFileSink(this.#path),
+        headerEveryBytes: 0,
+      });
+    }
     this.#rate = sampleRate;
     this.#windowFrames = Math.round(this.#jitterSeconds * sampleRate);
     this.#reanchorFrames = Math.round(this.#reanchorSeconds * sampleRate);
     this.#gapFrames = Math.round(COVERAGE_GAP_SECONDS * sampleRate);
+    this.#stageFrames = Math.max(4 * this.#windowFrames, sampleRate);
     // The file's sample 0 is the first packet's arrival, whatever its payload type.
     this.#anchorExtTs = this.#firstExtTs;
     this.#anchorPos = 0;
   }
 
-  /** Puts a packet in the window; false when a packet already holds that position. */
+  /**
+   * Puts a packet in the window; false when a packet already holds that
+   * position. A stateless packet beyond everything taken is decoded now,
+   * into its place in the chunk; others wait in the pool.
+   */
   #insert(
     pos: number,
     frames: number,
@@ -397,38 +452,88 @@ export class StreamTrack {
     bytes: Uint8Array,
     offset: number,
     length: number,
+    decoder: AudioDecoder,
   ): boolean {
     const order = this.#order;
+    const mask = order.length - 1;
+    const head = this.#head;
     let at = this.#count;
-    while (at > 0 && this.#slotPos[order[at - 1]!]! > pos) at--;
-    if (at > 0 && this.#slotPos[order[at - 1]!]! === pos) return false;
+    while (at > 0 && this.#slotPos[order[(head + at - 1) & mask]!]! > pos) at--;
+    if (at > 0 && this.#slotPos[order[(head + at - 1) & mask]!]! === pos) return false;
     if (this.#freeCount === 0) this.#growSlots();
-    if (length > this.#slotBytes) this.#growPool(length);
     const slot = this.#free[--this.#freeCount]!;
-    const base = slot * this.#slotBytes;
     const end = Math.min(offset + length, bytes.length);
-    this.#pool.set(bytes.subarray(offset, end), base);
+    const ahead = pos - this.#written;
+    if (
+      this.#stageable[pt] === 1 && pos >= this.#maxEnd && ahead + frames <= this.#stageFrames
+    ) {
+      // No packet in the window reaches this far: decode it in its place now.
+      const writer = this.#writer!;
+      writer.reserve(ahead + frames, Math.max(0, this.#stagedEnd - this.#written));
+      const n = decoder.decode(bytes.subarray(offset, end), writer.chunk, writer.at + ahead);
+      this.#slotDecoded[slot] = n;
+      if (pos + n > this.#stagedEnd) this.#stagedEnd = pos + n;
+    } else {
+      if (length > this.#slotBytes) this.#growPool(length);
+      this.#pool.set(bytes.subarray(offset, end), slot * this.#slotBytes);
+      this.#slotDecoded[slot] = -1;
+    }
     this.#slotPos[slot] = pos;
     this.#slotFrames[slot] = frames;
     this.#slotLength[slot] = end - offset;
     this.#slotType[slot] = pt;
-    if (at < this.#count) this.#order.copyWithin(at + 1, at, this.#count);
-    this.#order[at] = slot;
+    const ring = this.#order; // (grown above if the slots ran out)
+    const ringMask = ring.length - 1;
+    const first = this.#head;
+    for (let i = this.#count; i > at; i--) {
+      ring[(first + i) & ringMask] = ring[(first + i - 1) & ringMask]!;
+    }
+    ring[(first + at) & ringMask] = slot;
     this.#count++;
     return true;
   }
 
-  /** Decodes and writes the earliest packet of the window. */
+  /** Writes the earliest packet of the window (decoding it if it waited in the pool). */
   #release(): void {
-    const slot = this.#order[0]!;
-    this.#order.copyWithin(0, 1, this.#count);
+    const slot = this.#order[this.#head]!;
+    this.#head = (this.#head + 1) & (this.#order.length - 1);
     this.#count--;
     this.#free[this.#freeCount++] = slot;
     const writer = this.#writer!;
+    let pos = this.#slotPos[slot]!;
+    const decoded = this.#slotDecoded[slot]!;
+    if (decoded >= 0) {
+      // Already in its place, ahead of what was written.
+      let frames = decoded;
+      if (pos < this.#written) {
+        const skip = this.#written - pos;
+        if (skip >= frames) return;
+        frames -= skip;
+        pos = this.#written;
+      } else if (pos > this.#written) {
+        writer.writeSilence(pos - this.#written);
+      }
+      writer.commit(frames);
+      const end = pos + frames;
+      this.#written = end;
+      this.#cover(pos, end);
+      return;
+    }
     const decoder = this.#decoders[this.#slotType[slot]!]!;
     const base = slot * this.#slotBytes;
     const payload = this.#pool.subarray(base, base + this.#slotLength[slot]!);
     const needed = decoder.samplesFor(payload.length);
+    if (pos >= this.#written && decoder.channels === 1) {
+      // Decode straight into the file's chunk (over packets decoded ahead with later positions).
+      if (pos > this.#written) writer.writeSilence(pos - this.#written);
+      writer.reserve(needed, Math.max(0, this.#stagedEnd - pos));
+      const frames = decoder.decode(payload, writer.chunk, writer.at);
+      writer.commit(frames);
+      const end = pos + frames;
+      this.#written = end;
+      this.#cover(pos, end);
+      return;
+    }
     if (needed > this.#pcm.length) this.#pcm = new Int16Array(needed * 2);
     const pcm = this.#pcm;
     const values = decoder.decode(payload, pcm, 0);
@@ -441,7 +546,6 @@ export class StreamTrack {
         pcm[f] = Math.round(sum / channels);
       }
     }
-    let pos = this.#slotPos[slot]!;
     if (pos < this.#written) {
       const skip = this.#written - pos;
       if (skip >= frames) return;
@@ -482,7 +586,12 @@ export class StreamTrack {
     this.#slotFrames = grow(this.#slotFrames, (n) => new Int32Array(n));
     this.#slotLength = grow(this.#slotLength, (n) => new Int32Array(n));
     this.#slotType = grow(this.#slotType, (n) => new Uint8Array(n));
-    this.#order = grow(this.#order, (n) => new Int32Array(n));
+    this.#slotDecoded = grow(this.#slotDecoded, (n) => new Int32Array(n));
+    // The ring, from its head, to the start of a longer one.
+    const order = new Int32Array(size);
+    for (let i = 0; i < this.#count; i++) order[i] = this.#order[(this.#head + i) & (old - 1)]!;
+    this.#order = order;
+    this.#head = 0;
     this.#free = new Int32Array(size);
     for (let i = 0; i < size - old; i++) this.#free[i] = size - 1 - i;
     this.#freeCount = size - old;

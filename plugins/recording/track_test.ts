@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { PayloadInfo } from "../../engine/calls/stream.ts";
 import { decodeRtpHeader, RtpHeader } from "../../engine/rtp/rtp_header.ts";
+import { ChunkedWavWriter, SyncFileSink } from "./chunked_wav_writer.ts";
 import { G722Encoder } from "./codecs/g722_encoder.ts";
 import { dominantFrequency } from "./tone_analysis.ts";
 import {
@@ -10,6 +11,7 @@ import {
   PUSH_UNDECODABLE,
   StreamTrack,
   type StreamTrackOptions,
+  type TrackSummary,
 } from "./track.ts";
 import { WavReader } from "./wav_reader.ts";
 
@@ -251,3 +253,98 @@ Deno.test("track: the file on disk is a valid WAV before finish (header flushed 
   h.track.finish();
   h.remove();
 });
+
+/** A deterministic pseudo-random sequence. */
+function random(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (x * 1664525 + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+/** A hostile stream: reordering, duplicates, loss, overlaps, odd sizes, hold and jumps. */
+function messyStream(seed: number, pts: number[]): { bytes: Uint8Array; arrival: number }[] {
+  const rand = random(seed);
+  const out: { bytes: Uint8Array; arrival: number }[] = [];
+  let ts = Math.floor(rand() * 2 ** 32);
+  let arrival = 100;
+  for (let k = 0; k < 400; k++) {
+    const pt = pts[Math.floor(rand() * pts.length)]!;
+    const frames = rand() < 0.8 ? 160 : 1 + Math.floor(rand() * 400);
+    const samples = Int16Array.from({ length: frames }, (_, i) => ((k * 37 + i) % 200) - 100);
+    const r = rand();
+    if (r < 0.05) ts += 8000 * 2; // hold: two seconds of silence
+    else if (r < 0.07) ts += 8000 * 60; // a jump far from the arrival time: re-anchored
+    else if (r < 0.1) ts -= 80; // overlaps the previous packet
+    else if (r < 0.13) ts += 37; // odd gap
+    out.push({ bytes: packet(k, ts, samples, pt, frames), arrival });
+    if (rand() < 0.05) out.push({ bytes: packet(k, ts, samples, pt, frames), arrival }); // duplicate
+    if (rand() < 0.05) out.pop(); // lost
+    ts += frames;
+    arrival += frames / 8000 + (rand() - 0.5) * 0.01;
+  }
+  // Reordering within a few packets, and a few very late ones.
+  for (let i = 0; i + 3 < out.length; i++) {
+    if (rand() < 0.15) {
+      const j = i + 1 + Math.floor(rand() * 3);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+  }
+  for (let n = 0; n < 5; n++) {
+    const i = Math.floor(rand() * (out.length - 40));
+    const [late] = out.splice(i, 1);
+    out.splice(i + 20 + Math.floor(rand() * 20), 0, late!);
+  }
+  return out;
+}
+
+Deno.test(
+  "track: decoding on arrival writes exactly what decoding in order writes (reorder, loss, overlaps, jumps)",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "pw-track-" });
+    try {
+      const payloads = new Map<number, PayloadInfo>([...PAYLOADS, [0, {
+        name: "PCMU",
+        clockRate: 8000,
+      }]]);
+      for (let seed = 1; seed <= 12; seed++) {
+        const pts = seed % 3 === 0 ? [0] : seed % 3 === 1 ? [L16] : [0, L16];
+        const list = messyStream(seed, pts);
+        const results: { summary: Omit<TrackSummary, "path">; bytes: Uint8Array }[] = [];
+        for (const onArrival of [false, true]) {
+          for (const chunkFrames of [97, 4096]) {
+            const path = `${dir}/${seed}-${onArrival}-${chunkFrames}.wav`;
+            const track = new StreamTrack({
+              path,
+              source: { payloads, telephoneEvent: 101 },
+              jitterMs: seed % 2 === 0 ? 0 : 60,
+              decodeOnArrival: onArrival,
+              writer: (sampleRate) =>
+                new ChunkedWavWriter({ sampleRate, chunkFrames, sink: new SyncFileSink(path) }),
+            });
+            const header = new RtpHeader();
+            for (const p of list) {
+              assert.ok(decodeRtpHeader(p.bytes, 0, p.bytes.length, header));
+              track.push(header, p.bytes, p.arrival);
+            }
+            const summary = track.finish();
+            const { path: _, ...rest } = summary;
+            results.push({ summary: rest, bytes: Deno.readFileSync(path) });
+          }
+        }
+        for (const r of results.slice(1)) {
+          assert.deepEqual(r.summary, results[0]!.summary, `seed ${seed}`);
+          const want: Uint8Array = results[0]!.bytes;
+          const differ = r.bytes.length !== want.length
+            ? Math.min(r.bytes.length, want.length)
+            : r.bytes.findIndex((b, i) => b !== want[i]);
+          assert.equal(differ, -1, `seed ${seed}: files differ from byte ${differ}`);
+        }
+        assert.ok(results[0]!.summary.frames > 0);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

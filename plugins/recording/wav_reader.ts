@@ -23,6 +23,7 @@ export class WavFormatError extends SyntaxError {
 
 const SCRATCH_BYTES = 1 << 16;
 const MAX_HEADER_BYTES = 1 << 16;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * A 16-bit PCM WAV file open for reading by frame.
@@ -54,7 +55,9 @@ export class WavReader {
   readonly frames: number;
   readonly #file: Deno.FsFile;
   readonly #dataOffset: number;
-  readonly #scratch = new Uint8Array(SCRATCH_BYTES);
+  #scratch: Uint8Array | null = null;
+  /** Where the file's offset is (-1: unknown), so sequential reads need no seek. */
+  #position = -1;
 
   private constructor(
     file: Deno.FsFile,
@@ -102,22 +105,42 @@ export class WavReader {
     let at = outOffset + (from - start) * channels;
     let byte = this.#dataOffset + from * 2 * channels;
     let values = (to - from) * channels;
-    const scratch = this.#scratch;
+    if (this.#position !== byte) {
+      this.#file.seekSync(byte, Deno.SeekMode.Start);
+      this.#position = byte;
+    }
+    if (LITTLE_ENDIAN) {
+      // The file's bytes are the samples: read them in place.
+      const target = new Uint8Array(out.buffer, out.byteOffset + 2 * at, 2 * values);
+      let got = 0;
+      while (got < target.length) {
+        const n = this.#file.readSync(target.subarray(got));
+        if (n === null || n === 0) break;
+        got += n;
+      }
+      this.#position += got;
+      target.fill(0, got & ~1); // what the file did not hold (half a sample too) stays silent
+      return;
+    }
+    const scratch = this.#scratch ??= new Uint8Array(SCRATCH_BYTES);
     while (values > 0) {
       const want = Math.min(values * 2, scratch.length);
-      this.#file.seekSync(byte, Deno.SeekMode.Start);
       let got = 0;
       while (got < want) {
         const n = this.#file.readSync(scratch.subarray(got, want));
         if (n === null || n === 0) break;
         got += n;
       }
+      this.#position += got;
       const n = got >> 1;
       for (let i = 0; i < n; i++) {
         const v = scratch[2 * i]! | (scratch[2 * i + 1]! << 8);
         out[at + i] = v >= 0x8000 ? v - 0x10000 : v;
       }
-      if (n === 0) break;
+      if (got < want) {
+        this.#position = -1;
+        break;
+      }
       at += n;
       byte += n * 2;
       values -= n;

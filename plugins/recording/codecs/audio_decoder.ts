@@ -19,6 +19,11 @@ export interface AudioDecoder {
   /** Channels of the decoded PCM; samples of several channels are interleaved. */
   readonly channels: number;
   /**
+   * True when a packet decodes the same whatever came before it (G.711, L16,
+   * DVI4): its packets may be decoded as they arrive, out of order.
+   */
+  readonly stateless?: boolean;
+  /**
    * Decodes one RTP payload (without RTP header and padding) into `out`.
    *
    * Writes at most `out.length - outOffset` values; a payload that does not

@@ -100,6 +100,8 @@ export class Dvi4Decoder implements AudioDecoder {
   readonly sampleRate: number;
   /** Always 1: RFC 3551 leaves several DVI4 channels for further study. */
   readonly channels = 1;
+  /** Each packet carries its own predictor and step index. */
+  readonly stateless = true;
   readonly #state = new ImaState();
 
   /** @param sampleRate Sample rate in Hz (default 8000). */

@@ -68,6 +68,8 @@ export class PcmuDecoder implements AudioDecoder {
   readonly sampleRate: number;
   /** Interleaved channels. */
   readonly channels: number;
+  /** Each packet decodes on its own. */
+  readonly stateless = true;
 
   /**
    * @param sampleRate Sample rate in Hz (default 8000).
@@ -113,6 +115,8 @@ export class PcmaDecoder implements AudioDecoder {
   readonly sampleRate: number;
   /** Interleaved channels. */
   readonly channels: number;
+  /** Each packet decodes on its own. */
+  readonly stateless = true;
 
   /**
    * @param sampleRate Sample rate in Hz (default 8000).

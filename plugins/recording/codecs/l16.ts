@@ -34,6 +34,8 @@ export class L16Decoder implements AudioDecoder {
   readonly sampleRate: number;
   /** Interleaved channels. */
   readonly channels: number;
+  /** Each packet decodes on its own. */
+  readonly stateless = true;
   readonly #frameBytes: number;
 
   /**
