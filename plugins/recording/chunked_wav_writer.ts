@@ -23,7 +23,12 @@
 
 import type { BufferPool } from "./buffer_pool.ts";
 import { PcmChunks, type RetainBudget } from "./pcm_chunks.ts";
-import { WAV_HEADER_BYTES, WAV_MAX_DATA_BYTES, type WavSummary } from "./wav_writer.ts";
+import {
+  checkWavFormat,
+  WAV_HEADER_BYTES,
+  WAV_MAX_DATA_BYTES,
+  type WavSummary,
+} from "./wav_writer.ts";
 
 /**
  * Where a {@linkcode ChunkedWavWriter} puts its bytes (`BackgroundFile` in
@@ -234,12 +239,7 @@ export class ChunkedWavWriter {
   constructor(options: ChunkedWavWriterOptions) {
     const { sampleRate } = options;
     const channels = options.channels ?? 1;
-    if (channels !== 1 && channels !== 2) {
-      throw new RangeError(`Cannot write WAV: ${channels} channels (1 or 2 supported)`);
-    }
-    if (!Number.isInteger(sampleRate) || sampleRate <= 0 || sampleRate * 4 > 0xffffffff) {
-      throw new RangeError(`Cannot write WAV: sample rate ${sampleRate}`);
-    }
+    checkWavFormat(sampleRate, channels);
     this.sampleRate = sampleRate;
     this.channels = channels;
     this.#chunkFrames = Math.max(1, Math.floor(options.chunkFrames ?? DEFAULT_CHUNK_FRAMES));

@@ -8,7 +8,7 @@
  *   A codec that cannot be decoded (G.729, GSM, opus...) is reported once per
  *   stream and its packets are kept in a pcap of the stream instead.
  * - **Per call**: without rules, a stereo file per leg when it completes
- *   (caller left, callee right); with rules (the host was given a site), a
+ *   (caller left, callee right); with rules (the host runs scenario rules), a
  *   stereo file per logical call when it completes (the real caller left,
  *   everyone else right), and for a conference a mixed file and one track
  *   per participant. Call files are mixed from the streams' audio.
@@ -261,7 +261,7 @@ class Recorder {
     this.#settings = settings;
     this.#context = context;
     this.#streamDir = streamDir;
-    this.#rulesMode = context.site !== null;
+    this.#rulesMode = context.rules;
     this.#retain = new RetainBudget(settings.memory.retainBytes);
     this.#files = new BackgroundWriter({
       maxPendingBytes: settings.memory.pendingBytes,

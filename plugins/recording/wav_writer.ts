@@ -22,6 +22,21 @@ export const WAV_HEADER_BYTES = 44;
  */
 export const WAV_MAX_DATA_BYTES = 0xffffffff - (WAV_HEADER_BYTES - 8);
 
+/**
+ * Checks that a WAV of this format can be written: 16-bit PCM, mono or
+ * stereo, a whole sample rate whose byte rate fits the header.
+ *
+ * @throws {RangeError} For an unsupported sample rate or channel count.
+ */
+export function checkWavFormat(sampleRate: number, channels: number): void {
+  if (channels !== 1 && channels !== 2) {
+    throw new RangeError(`Cannot write WAV: ${channels} channels (1 or 2 supported)`);
+  }
+  if (!Number.isInteger(sampleRate) || sampleRate <= 0 || sampleRate * 4 > 0xffffffff) {
+    throw new RangeError(`Cannot write WAV: sample rate ${sampleRate}`);
+  }
+}
+
 /** Default seconds of audio buffered between flushes (each flush also updates the header). */
 export const DEFAULT_FLUSH_SECONDS = 1;
 
@@ -114,12 +129,7 @@ export class WavWriter {
   constructor(file: Deno.FsFile, options: WavWriterOptions) {
     const { sampleRate } = options;
     const channels = options.channels ?? 1;
-    if (channels !== 1 && channels !== 2) {
-      throw new RangeError(`Cannot write WAV: ${channels} channels (1 or 2 supported)`);
-    }
-    if (!Number.isInteger(sampleRate) || sampleRate <= 0 || sampleRate * 4 > 0xffffffff) {
-      throw new RangeError(`Cannot write WAV: sample rate ${sampleRate}`);
-    }
+    checkWavFormat(sampleRate, channels);
     this.sampleRate = sampleRate;
     this.channels = channels;
     this.#file = file;
