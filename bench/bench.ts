@@ -5,7 +5,8 @@
  * rules, with the JSON/CSV/SQLite exports, with every call recorded to WAV —
  * each in its own process for an honest peak-memory figure; where installed,
  * `tcpdump -r FILE -w /dev/null` and tshark's SIP and RTP statistics on the
- * same file; the time from start to the first output of `analyze` on a small
+ * same file; what the rules cost once warm (when both analyses are among the
+ * modes); the time from start to the first output of `analyze` on a small
  * bundled capture; and with `--flat`, the peak memory of the full analysis of
  * a capture ten times longer with the same concurrency.
  *
@@ -19,7 +20,7 @@
 
 import { parseArgs } from "node:util";
 import { writeBenchCapture } from "../tools/synth/bench_capture.ts";
-import type { Measurement } from "./measure.ts";
+import type { Measurement, RulesCost } from "./measure.ts";
 
 const OUT = new URL("./out/", import.meta.url).pathname;
 const MEASURE = new URL("./measure.ts", import.meta.url).pathname;
@@ -178,6 +179,26 @@ async function startToOutput(): Promise<{ firstOutput: number; exit: number }> {
   }
   return best;
 }
+/** The rules' cost in a warm process (see measureRulesCost), in its own process. */
+async function rulesCost(): Promise<RulesCost> {
+  const r = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    ...V8_FLAGS,
+    MEASURE,
+    "rules-cost",
+    file,
+    String(runs),
+  ]);
+  if (r.code !== 0) throw new Error(`rules-cost failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+}
+const modes = values.modes!.split(",");
+const warmRules = modes.includes("analyze") && modes.includes("analyze-no-rules")
+  ? await rulesCost()
+  : null;
+results.rulesCost = warmRules;
+
 const start = await startToOutput();
 results.startToOutput = start;
 
@@ -206,7 +227,19 @@ const noRules = results["analyze-no-rules"] as Measurement | undefined;
 if (analyze && noRules) {
   console.log(
     `rules cost: ${((analyze.seconds / noRules.seconds - 1) * 100).toFixed(1)}% wall, ` +
-      `${((analyze.cpuSeconds / noRules.cpuSeconds - 1) * 100).toFixed(1)}% CPU`,
+      `${((analyze.cpuSeconds / noRules.cpuSeconds - 1) * 100).toFixed(1)}% CPU ` +
+      "(one-shot processes, loading and compiling the rules included)",
+  );
+}
+if (warmRules) {
+  console.log(
+    `rules cost, warm: ${
+      ((warmRules.rulesSeconds / warmRules.noRulesSeconds - 1) * 100).toFixed(1)
+    }% (best of ${warmRules.rounds} alternating rounds in one process: ` +
+      `${warmRules.noRulesSeconds.toFixed(3)} s without, ${
+        warmRules.rulesSeconds.toFixed(3)
+      } s with; ` +
+      `loading them cold: ${(warmRules.loadSeconds * 1000).toFixed(0)} ms)`,
   );
 }
 if (analyze && flat) {

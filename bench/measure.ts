@@ -11,6 +11,9 @@
  * removed afterwards), `analyze-export` (`analyze` with the JSON, CSV and SQLite
  * exports written to such a directory).
  *
+ * `deno run -A bench/measure.ts rules-cost FILE [ROUNDS]` measures instead what the rules
+ * cost in a warm process ({@linkcode measureRulesCost}).
+ *
  * @module
  */
 
@@ -140,7 +143,70 @@ export async function measure(
   };
 }
 
-if (import.meta.main) {
+/** The steady-state cost of the rules, measured in one warm process. */
+export interface RulesCost {
+  /** Frames of the capture. */
+  packets: number;
+  /** Seconds to load the shipped site file and rules the first time (cold). */
+  loadSeconds: number;
+  /** Best seconds of the analysis and its JSON report without rules. */
+  noRulesSeconds: number;
+  /** Best seconds of the same with the rules (loaded once beforehand). */
+  rulesSeconds: number;
+  /** Rounds measured (after one warm-up round, not counted). */
+  rounds: number;
+}
+
+/**
+ * Measures what the rules cost once the code is warm: in one process,
+ * after a warm-up round, analyses without and with the rules alternate
+ * (each with a fresh analyzer and its JSON report written to /dev/null)
+ * and the best time of each is kept. Alternating spreads the noise of a
+ * busy machine over both; the one-time costs (loading the rules, compiling
+ * their code) are what a one-shot `analyze` measurement adds on top.
+ */
+export async function measureRulesCost(file: string, rounds: number): Promise<RulesCost> {
+  const t0 = performance.now();
+  const site = (await loadSite()).site;
+  const rules = { rules: (await loadRules([], site)).rules, site };
+  const loadSeconds = (performance.now() - t0) / 1000;
+  let packets = 0;
+  const once = async (withRules: boolean): Promise<number> => {
+    const start = performance.now();
+    const analyzer = new Analyzer({ rules: withRules ? rules : undefined });
+    try {
+      await analyzer.analyzeFile(file);
+      packets = analyzer.finish().packets.total;
+      const out = Deno.openSync("/dev/null", { write: true });
+      writePieces(analyzer.reportPieces(), out);
+      out.close();
+    } finally {
+      analyzer.dispose();
+    }
+    return (performance.now() - start) / 1000;
+  };
+  let noRulesSeconds = Infinity;
+  let rulesSeconds = Infinity;
+  for (let round = 0; round <= rounds; round++) {
+    // The first round warms both paths up and is not counted.
+    const a = await once(round % 2 === 0);
+    const b = await once(round % 2 !== 0);
+    if (round === 0) continue;
+    const [withRules, without] = round % 2 === 0 ? [a, b] : [b, a];
+    rulesSeconds = Math.min(rulesSeconds, withRules);
+    noRulesSeconds = Math.min(noRulesSeconds, without);
+  }
+  return { packets, loadSeconds, noRulesSeconds, rulesSeconds, rounds };
+}
+
+if (import.meta.main && Deno.args[0] === "rules-cost") {
+  const [, file, rounds = "3"] = Deno.args;
+  if (!file) {
+    console.error("usage: measure.ts rules-cost FILE [ROUNDS]");
+    Deno.exit(2);
+  }
+  console.log(JSON.stringify(await measureRulesCost(file, Number(rounds))));
+} else if (import.meta.main) {
   const [mode, file, workParent] = Deno.args;
   if (!mode || !file) {
     console.error(
