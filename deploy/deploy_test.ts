@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readPluginsFile } from "../cli/plugins_loading.ts";
+import { Analyzer } from "../engine/analyzer.ts";
+import { PluginHost } from "../plugins/host.ts";
 import { BUILTIN_PLUGINS } from "../plugins/registry.ts";
 import createHepExporter, { type HepOptions } from "../plugins/export/hep.ts";
 import type { PluginContext } from "../plugins/plugin.ts";
@@ -168,4 +170,48 @@ Deno.test("deploy: the example plugins file loads: built-in names, HEP options a
   assert.equal(plugin.name, "hep");
   await plugin.close?.();
   assert.deepEqual(warnings, []);
+});
+
+Deno.test("deploy: the commented-out examples of the plugins file load too", async () => {
+  // Each `# - use:` block of the example, uncommented, with the state directory in a temp dir;
+  // site modules (paths) are not in the repository and are left out.
+  const lines = (await Deno.readTextFile(PLUGINS)).split("\n");
+  const entries: string[][] = [];
+  let current: string[] | null = null;
+  for (const line of lines) {
+    if (/^ {2}# - use: [a-z]+\s*(#.*)?$/.test(line)) entries.push(current = [line.slice(4)]);
+    else if (current !== null && /^ {2}# {3}/.test(line)) current.push(line.slice(4));
+    else current = null;
+  }
+  assert.ok(entries.length >= 4, `${entries.length} commented examples`);
+  const dir = await Deno.makeTempDir();
+  try {
+    const yaml = "plugins:\n" +
+      entries.map((b) => b.map((l) => `  ${l.replaceAll("/var/lib/packetwave", dir)}`).join("\n"))
+        .join("\n") +
+      "\n";
+    const file = join(dir, "plugins.yaml");
+    await Deno.writeTextFile(file, yaml);
+    const configs = await readPluginsFile(file);
+    assert.deepEqual(
+      configs.map((c) => c.use),
+      entries.map((b) => b[0]!.match(/use: ([a-z]+)/)![1]),
+    );
+    const logged: string[] = [];
+    const host = await PluginHost.load(new Analyzer(), configs, { log: (l) => logged.push(l) });
+    await host.close();
+    for (const r of host.reports) assert.equal(r.errors, 0, `${r.name}: ${r.firstError}`);
+    assert.deepEqual(logged.filter((l) => /warn|cannot|error/i.test(l)), []);
+    const recording = configs.find((c) => c.use === "recording");
+    assert.ok(recording, "the recording example is there");
+    assert.deepEqual(Object.keys(recording.options ?? {}).sort(), [
+      "calls",
+      "dir",
+      "jitterMs",
+      "memory",
+      "streams",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
