@@ -21,6 +21,12 @@
  */
 
 import jsonLogic from "json-logic-js";
+import {
+  type CompiledLogic,
+  compileLogic,
+  type CompileOptions,
+  type CustomOperator,
+} from "./compiled_logic.ts";
 import { extensionOf, normalizeNumber, type NumberRules } from "./numbers.ts";
 
 /** A json-logic expression. */
@@ -116,7 +122,8 @@ function isTime(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value);
 }
 
-jsonLogic.add_operation("pw", {
+/** packetwave's operators, as json-logic calls them (`this` is the data). */
+const PW_OPERATIONS = {
   header(leg: unknown, name: unknown): string | null {
     if (typeof leg !== "object" || leg === null) return null;
     const source = (leg as { [HEADERS]?: HeaderSource })[HEADERS];
@@ -165,7 +172,19 @@ jsonLogic.add_operation("pw", {
     }
     return false;
   },
-});
+};
+jsonLogic.add_operation("pw", PW_OPERATIONS);
+
+/** The same operators by their full names, for compiled expressions. */
+const COMPILE_OPTIONS: CompileOptions = {
+  custom: Object.fromEntries(
+    Object.entries(PW_OPERATIONS).map(([name, fn]) => [`pw.${name}`, fn as CustomOperator]),
+  ),
+  fallback: (logic, data) => jsonLogic.apply(logic as never, data as never),
+};
+
+/** Compiled expressions, by the expression object (rules do not change once loaded). */
+const compiled = new WeakMap<object, CompiledLogic>();
 
 /**
  * Sets the number rules `pw.number` and `pw.extension` use (the site's).
@@ -177,14 +196,21 @@ export function useNumberRules(rules: NumberRules): void {
 }
 
 /**
- * Evaluates an expression against data.
+ * Evaluates an expression against data: compiled into a closure the
+ * first time ({@linkcode compileLogic}), with json-logic's results.
  *
  * @param logic The expression.
  * @param data The context.
  * @returns Its value.
  */
 export function evaluate(logic: Logic, data: unknown): unknown {
-  return jsonLogic.apply(logic as never, data as never);
+  if (typeof logic !== "object" || logic === null) return logic;
+  let fn = compiled.get(logic);
+  if (fn === undefined) {
+    fn = compileLogic(logic, COMPILE_OPTIONS);
+    compiled.set(logic, fn);
+  }
+  return fn(data);
 }
 
 /**
