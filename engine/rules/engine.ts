@@ -72,20 +72,23 @@ export interface ClauseFailure {
   values: Record<string, unknown>;
 }
 
+/** Reads one field of a leg view (written out per field, so each read is a plain property load). */
+type FieldReader = (view: LegView) => unknown;
+
 /** Leg fields that never change once a leg exists: searches can look them up in an index. */
-const STABLE_PATHS: ReadonlySet<string> = new Set([
-  "id",
-  "callId",
-  "callerAddress.ip",
-  "calleeAddress.ip",
-  "caller.user",
-  "callee.user",
-  "caller.number",
-  "callee.number",
-  "caller.extension",
-  "callee.extension",
-  "dialled",
-  "dialledNumber",
+const STABLE_FIELDS: ReadonlyMap<string, FieldReader> = new Map<string, FieldReader>([
+  ["id", (v) => v.id],
+  ["callId", (v) => v.callId],
+  ["callerAddress.ip", (v) => v.callerAddress.ip],
+  ["calleeAddress.ip", (v) => v.calleeAddress.ip],
+  ["caller.user", (v) => v.caller.user],
+  ["callee.user", (v) => v.callee.user],
+  ["caller.number", (v) => v.caller.number],
+  ["callee.number", (v) => v.callee.number],
+  ["caller.extension", (v) => v.caller.extension],
+  ["callee.extension", (v) => v.callee.extension],
+  ["dialled", (v) => v.dialled],
+  ["dialledNumber", (v) => v.dialledNumber],
 ]);
 
 /**
@@ -93,18 +96,18 @@ const STABLE_PATHS: ReadonlySet<string> = new Set([
  * (`call.referred`, `call.answered`, `call.ringing`): a truthiness index of
  * them, refreshed on each event, is never stale.
  */
-const MONOTONIC_PATHS: ReadonlySet<string> = new Set([
-  "refer",
-  "answered",
-  "answerTs",
-  "ringingTs",
+const MONOTONIC_FIELDS: ReadonlyMap<string, FieldReader> = new Map<string, FieldReader>([
+  ["refer", (v) => v.refer],
+  ["answered", (v) => v.answered],
+  ["answerTs", (v) => v.answerTs],
+  ["ringingTs", (v) => v.ringingTs],
 ]);
 
 /** An indexed leg field. */
 interface IndexedField {
-  /** Path below the leg, split at its dots. */
-  parts: string[];
-  /** Whether it is filed by truthiness (a field of {@link MONOTONIC_PATHS}). */
+  /** Reads the field. */
+  read: FieldReader;
+  /** Whether it is filed by truthiness (a field of {@link MONOTONIC_FIELDS}). */
   monotonic: boolean;
   /** Legs by value. */
   index: Map<unknown, Set<CallLeg>>;
@@ -144,6 +147,7 @@ export class RuleEngine {
   /** The same for each rule's condition, on `leg` and `logical`. */
   readonly #whenKeys = new Map<Rule, KeyClause[]>();
   #now = 0;
+  #sipListened = false;
 
   /**
    * @param bus The bus: the engine listens to call and SIP events and emits its own.
@@ -180,8 +184,14 @@ export class RuleEngine {
       this.logical.completed(e.leg, e.ts);
       this.tick(e.ts);
     }, owner);
-    bus.on("sip.request", (e) => this.#onSip(e.type, e.ts, e.message), owner);
-    bus.on("sip.response", (e) => this.#onSip(e.type, e.ts, e.message), owner);
+  }
+
+  /** Listens to SIP messages from the first rule that is triggered by them (most are not). */
+  #listenToSip(): void {
+    if (this.#sipListened) return;
+    this.#sipListened = true;
+    this.#bus.on("sip.request", (e) => this.#onSip(e.type, e.ts, e.message), "rules");
+    this.#bus.on("sip.response", (e) => this.#onSip(e.type, e.ts, e.message), "rules");
   }
 
   /**
@@ -216,25 +226,22 @@ export class RuleEngine {
         const keys = keyClauses(find.where, [find.name]);
         this.#keys.set(find, keys);
         for (const k of keys) {
-          const path = k.path.join(".");
-          if (
-            ((k.test === looseEqual || k.test === member) && STABLE_PATHS.has(path)) ||
-            (k.test === isTruthy && MONOTONIC_PATHS.has(path))
-          ) {
-            if (!this.#indexes.has(path)) {
-              const index = new Map<unknown, Set<CallLeg>>();
-              this.#indexes.set(path, index);
-              this.#indexList.push({
-                parts: k.path,
-                monotonic: MONOTONIC_PATHS.has(path),
-                index,
-              });
-            }
+          const path = k.field;
+          const read = k.test === looseEqual || k.test === member
+            ? STABLE_FIELDS.get(path)
+            : k.test === isTruthy
+            ? MONOTONIC_FIELDS.get(path)
+            : undefined;
+          if (read !== undefined && !this.#indexes.has(path)) {
+            const index = new Map<unknown, Set<CallLeg>>();
+            this.#indexes.set(path, index);
+            this.#indexList.push({ read, monotonic: MONOTONIC_FIELDS.has(path), index });
           }
         }
       }
       if (rule.when !== null) this.#whenKeys.set(rule, keyClauses(rule.when, ["leg", "logical"]));
       for (const trigger of rule.on) {
+        if (trigger === "sip.request" || trigger === "sip.response") this.#listenToSip();
         let list = this.#byTrigger.get(trigger);
         if (!list) this.#byTrigger.set(trigger, list = []);
         list.push(rule);
@@ -272,8 +279,10 @@ export class RuleEngine {
 
   #write(call: LogicalCall, ts: number): void {
     const rules = this.#byTrigger.get("logical.completing");
-    const first =
-      [...call.members.values()].map((m) => m.leg).sort((a, b) => a.startTs - b.startTs)[0];
+    let first: CallLeg | undefined;
+    for (const m of call.members.values()) {
+      if (first === undefined || m.leg.startTs < first.startTs) first = m.leg;
+    }
     if (rules && first) this.#run(rules, "logical.completing", ts, first, null);
     const current = first ? this.logical.byLegId(first.id) ?? call : call;
     const record: LogicalCallRecord = this.logical.record(current);
@@ -288,13 +297,16 @@ export class RuleEngine {
     const list = this.#indexList;
     let filed = this.#filed.get(leg);
     if (!filed) this.#filed.set(leg, filed = new Array(list.length).fill(UNFILED));
+    let view: LegView | null = null;
     for (let i = 0; i < list.length; i++) {
-      const { parts, monotonic, index } = list[i]!;
+      const field = list[i]!;
       const before = filed[i];
       // A stable field filed once, or a monotonic one already true, cannot have changed.
-      if (before !== UNFILED && (!monotonic || before === true)) continue;
-      const raw = readPath(this.#view(leg), parts);
-      const value = monotonic ? truthy(raw) : raw;
+      if (before !== UNFILED && (!field.monotonic || before === true)) continue;
+      view ??= this.#view(leg);
+      const raw = field.read(view) ?? null;
+      const value = field.monotonic ? truthy(raw) : raw;
+      const index = field.index;
       if (before === value) continue;
       if (before !== UNFILED) index.get(before)?.delete(leg);
       let set = index.get(value);
@@ -472,32 +484,35 @@ export class RuleEngine {
     explaining: boolean,
   ): { candidates: number; legs: CallLeg[]; rejected: ({ leg: string } & ClauseFailure)[] } {
     const rejected: ({ leg: string } & ClauseFailure)[] = [];
-    const taken = new Set(
-      [...binding.values()].filter((l): l is CallLeg => l !== null).map((l) => l.id),
-    );
     // Values the candidate must equal (or be in), computed once for all candidates.
-    const keys = explaining ? [] : (this.#keys.get(find) ?? []).map((k) => ({
-      ...k,
-      wanted: isConstant(k.value) ? k.value : this.#evaluate(rule, k.value, context),
-    }));
-    const anchor = binding.get("leg")?.startTs ?? this.#now;
+    const keys = explaining ? NO_KEYS : this.#keys.get(find) ?? NO_KEYS;
+    const wanted: unknown[] = [];
+    for (const k of keys) {
+      wanted.push(k.constant ? k.value : this.#evaluate(rule, k.value, context));
+    }
     // A key on an indexed field picks the candidates from its index: the smallest set wins.
     let source: Iterable<CallLeg> = this.#known;
     let size = this.#known.size;
-    for (const k of keys) {
-      const index = this.#indexes.get(k.path.join("."));
+    for (let i = 0; i < keys.length && size > 0; i++) {
+      const k = keys[i]!;
+      const index = this.#indexes.get(k.field);
       if (!index) continue;
-      let set: Set<CallLeg>;
-      if (k.test === isTruthy) set = index.get(true) ?? new Set();
-      else if (k.test === looseEqual) set = index.get(k.wanted) ?? new Set();
-      else if (k.test === member && Array.isArray(k.wanted)) {
-        set = new Set(k.wanted.flatMap((v) => [...(index.get(v) ?? [])]));
+      let set: Set<CallLeg> | undefined;
+      if (k.test === isTruthy) set = index.get(true);
+      else if (k.test === looseEqual) set = index.get(wanted[i]);
+      else if (k.test === member && Array.isArray(wanted[i])) {
+        set = new Set((wanted[i] as unknown[]).flatMap((v) => [...(index.get(v) ?? [])]));
       } else continue;
-      if (set.size < size) {
-        source = set;
-        size = set.size;
+      if (set === undefined || set.size < size) {
+        source = set ?? NO_LEGS;
+        size = set?.size ?? 0;
       }
     }
+    // No candidate: the search is over before anything is built for it.
+    if (size === 0) return { candidates: 0, legs: [], rejected };
+    const anchor = binding.get("leg")?.startTs ?? this.#now;
+    const taken = new Set<string>();
+    for (const l of binding.values()) if (l !== null) taken.add(l.id);
     const pool: CallLeg[] = [];
     for (const l of source) {
       if (find.among === "any" || (find.among === "recent") === l.completed) pool.push(l);
@@ -508,7 +523,7 @@ export class RuleEngine {
       if (taken.has(candidate.id)) continue;
       candidates++;
       const view = this.#view(candidate);
-      if (keys.length > 0 && !keys.every((k) => k.test(readPath(view, k.path), k.wanted))) continue;
+      if (!keysHold(keys, wanted, view)) continue;
       context[find.name] = view;
       if (truthy(this.#evaluate(rule, find.where, context))) matched.push(candidate);
       else if (explaining && rejected.length < EXPLAINED_REJECTIONS) {
@@ -537,7 +552,7 @@ export class RuleEngine {
   #keysHold(rule: Rule, context: Context, explaining: boolean): boolean {
     if (explaining) return true;
     for (const k of this.#whenKeys.get(rule) ?? []) {
-      const wanted = isConstant(k.value) ? k.value : this.#evaluate(rule, k.value, context);
+      const wanted = k.constant ? k.value : this.#evaluate(rule, k.value, context);
       if (!k.test(readPath(context[k.root], k.path), wanted)) return false;
     }
     return true;
@@ -665,6 +680,27 @@ interface KeyClause {
   value: unknown;
   /** The comparison, as json-logic makes it. */
   test: (field: unknown, wanted: unknown) => boolean;
+  /** The path joined with dots: the name of its index, if the field has one. */
+  field: string;
+  /** Whether `value` is a constant (else it is evaluated for each search). */
+  constant: boolean;
+  /** The field's reader, for the fields indexes know; else the path is walked. */
+  read: FieldReader | null;
+}
+
+/** No key clauses. */
+const NO_KEYS: readonly KeyClause[] = Object.freeze([]);
+/** No legs. */
+const NO_LEGS: ReadonlySet<CallLeg> = new Set();
+
+/** Whether a candidate's view passes every key clause, given their wanted values. */
+function keysHold(keys: readonly KeyClause[], wanted: readonly unknown[], view: LegView): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const value = k.read !== null ? k.read(view) ?? null : readPath(view, k.path);
+    if (!k.test(value, wanted[i])) return false;
+  }
+  return true;
 }
 
 /** `==` as json-logic makes it (JavaScript's loose equality). */
@@ -711,13 +747,22 @@ function keyClauses(logic: unknown, roots: string[]): KeyClause[] {
   const free = (x: unknown) =>
     !variablesOf(x).some((v) => roots.some((root) => v === root || v.startsWith(`${root}.`)));
   const keys: KeyClause[] = [];
+  const add = (
+    at: { root: string; path: string[] },
+    value: unknown,
+    test: KeyClause["test"],
+  ): void => {
+    const field = at.path.join(".");
+    const read = STABLE_FIELDS.get(field) ?? MONOTONIC_FIELDS.get(field) ?? null;
+    keys.push({ ...at, value, test, field, constant: isConstant(value), read });
+  };
   for (const clause of clauses) {
     if (typeof clause !== "object" || clause === null || Object.keys(clause).length !== 1) continue;
     const [op, args] = Object.entries(clause)[0]!;
     const one = Array.isArray(args) ? (args.length === 1 ? args[0] : undefined) : args;
     if (op === "!!" || op === "!") {
       const at = onRoot(one);
-      if (at) keys.push({ ...at, value: null, test: op === "!!" ? isTruthy : isFalsy });
+      if (at) add(at, null, op === "!!" ? isTruthy : isFalsy);
       continue;
     }
     if (!Array.isArray(args) || args.length !== 2) continue;
@@ -725,11 +770,11 @@ function keyClauses(logic: unknown, roots: string[]): KeyClause[] {
     if (op === "==") {
       const pa = onRoot(a);
       const pb = onRoot(b);
-      if (pa && free(b)) keys.push({ ...pa, value: b, test: looseEqual });
-      else if (pb && free(a)) keys.push({ ...pb, value: a, test: looseEqual });
+      if (pa && free(b)) add(pa, b, looseEqual);
+      else if (pb && free(a)) add(pb, a, looseEqual);
     } else if (op === "in") {
       const pa = onRoot(a);
-      if (pa && free(b)) keys.push({ ...pa, value: b, test: member });
+      if (pa && free(b)) add(pa, b, member);
     }
   }
   return keys;

@@ -10,7 +10,7 @@
 
 import type { CallLeg, CallRecord, Side } from "../calls/leg.ts";
 import { type NumberRules, partyNumber } from "./numbers.ts";
-import { type DerivedFields, emptyDerived, sideParty } from "./views.ts";
+import { type DerivedFields, emptyDerived } from "./views.ts";
 
 /** A relation between two legs, recorded by a rule. */
 export interface Relation {
@@ -368,7 +368,16 @@ export class LogicalCalls {
     const numbers = this.#numbers;
     const legs = [...call.members.values()].map((m) => m.leg).sort((a, b) => a.startTs - b.startTs);
     const derived = (leg: CallLeg) => this.#derived.get(leg.id);
-    const party = (leg: CallLeg, side: Side) => sideParty(leg, side, derived(leg), numbers);
+    // The same users come back for every field of the record: each is numbered once.
+    const numbered = new Map<string, string | null>();
+    const numberOf = (user: string | null): string | null => {
+      if (user === null) return null;
+      let number = numbered.get(user);
+      if (number === undefined) numbered.set(user, number = partyNumber(user, numbers));
+      return number;
+    };
+    const party = (leg: CallLeg, side: Side) =>
+      derived(leg)?.party[side] ?? numberOf(leg[side].user);
     const realCaller = (leg: CallLeg) => derived(leg)?.realCaller ?? party(leg, "caller");
     const realCallee = (leg: CallLeg) => derived(leg)?.realCallee ?? party(leg, "callee");
     const endedBy = (leg: CallLeg) =>

@@ -290,22 +290,3 @@ export class LegView {
 export function legView(leg: CallLeg, sources: ViewSources): LegView {
   return new LegView(leg, sources);
 }
-
-/**
- * The party on one side of a leg, as the logical call names it: a rule's
- * substitution (the real party behind a feature code), else the side's number.
- *
- * @param leg The leg.
- * @param side Which side.
- * @param derived Its derived fields.
- * @param numbers The site's numbering.
- * @returns A party number, or `null`.
- */
-export function sideParty(
-  leg: CallLeg,
-  side: Side,
-  derived: DerivedFields | undefined,
-  numbers: NumberRules,
-): string | null {
-  return derived?.party[side] ?? partyNumber(leg[side].user, numbers);
-}
