@@ -5,8 +5,9 @@
  * rules, with the JSON/CSV/SQLite exports, with every call recorded to WAV —
  * each in its own process for an honest peak-memory figure; where installed,
  * `tcpdump -r FILE -w /dev/null` and tshark's SIP and RTP statistics on the
- * same file; what the rules cost once warm (when both analyses are among the
- * modes); the time from start to the first output of `analyze` on a small
+ * same file; what the rules cost, the same frames going to an analyzer with
+ * and one without them (when both analyses are among the modes); the time
+ * from start to the first output of `analyze` on a small
  * bundled capture; and with `--flat`, the peak memory of the full analysis of
  * a capture ten times longer with the same concurrency.
  *
@@ -179,25 +180,28 @@ async function startToOutput(): Promise<{ firstOutput: number; exit: number }> {
   }
   return best;
 }
-/** The rules' cost in a warm process (see measureRulesCost), in its own process. */
-async function rulesCost(): Promise<RulesCost> {
-  const r = await run(Deno.execPath(), [
-    "run",
-    "-A",
-    ...V8_FLAGS,
-    MEASURE,
-    "rules-cost",
-    file,
-    String(runs),
-  ]);
-  if (r.code !== 0) throw new Error(`rules-cost failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+/**
+ * The rules' cost on the same frames at the same moments (see measureRulesCost), each
+ * run in its own process (without `--expose-gc`: one analyzer's collections would be
+ * the other's too).
+ */
+async function rulesCost(): Promise<RulesCost[]> {
+  const flags = V8_FLAGS.map((f) => f.replace(/--expose-gc,?/, "")).filter((f) =>
+    f !== "--v8-flags="
+  );
+  const all: RulesCost[] = [];
+  for (let i = 0; i < Math.max(runs, 3); i++) {
+    const r = await run(Deno.execPath(), ["run", "-A", ...flags, MEASURE, "rules-cost", file]);
+    if (r.code !== 0) throw new Error(`rules-cost failed: ${r.stderr}`);
+    all.push(JSON.parse(r.stdout.trim().split("\n").pop()!));
+  }
+  return all;
 }
 const modes = values.modes!.split(",");
-const warmRules = modes.includes("analyze") && modes.includes("analyze-no-rules")
+const pairedRules = modes.includes("analyze") && modes.includes("analyze-no-rules")
   ? await rulesCost()
   : null;
-results.rulesCost = warmRules;
+results.rulesCost = pairedRules;
 
 const start = await startToOutput();
 results.startToOutput = start;
@@ -231,15 +235,17 @@ if (analyze && noRules) {
       "(one-shot processes, loading and compiling the rules included)",
   );
 }
-if (warmRules) {
+if (pairedRules) {
+  const costs = pairedRules.map((r) => (r.rulesSeconds / r.noRulesSeconds - 1) * 100)
+    .sort((a, b) => a - b);
+  const median = costs[Math.floor(costs.length / 2)]!;
+  const loads = pairedRules.map((r) => r.loadSeconds * 1000);
   console.log(
-    `rules cost, warm: ${
-      ((warmRules.rulesSeconds / warmRules.noRulesSeconds - 1) * 100).toFixed(1)
-    }% (best of ${warmRules.rounds} alternating rounds in one process: ` +
-      `${warmRules.noRulesSeconds.toFixed(3)} s without, ${
-        warmRules.rulesSeconds.toFixed(3)
-      } s with; ` +
-      `loading them cold: ${(warmRules.loadSeconds * 1000).toFixed(0)} ms)`,
+    `rules cost, paired (the same frames to an analyzer with and one without, block by block): ` +
+      `median ${median.toFixed(1)}% of ${costs.length} runs (${
+        costs.map((c) => c.toFixed(1)).join(", ")
+      }); ` +
+      `loading the rules: ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)} ms`,
   );
 }
 if (analyze && flat) {

@@ -111,7 +111,21 @@ interface IndexedField {
   monotonic: boolean;
   /** Legs by value. */
   index: Map<unknown, Set<CallLeg>>;
+  /** Its position in the list (and in each leg's filing). */
+  position: number;
+  /** How far into the log of leg events it is filed (an absolute log position). */
+  cursor: number;
 }
+
+/**
+ * The log of leg events is filed into every index once it is this long (and
+ * longer than {@link LOG_PER_KNOWN_LEG} entries per known leg): legs whose
+ * logical call was written by then are never filed under the indexes no
+ * search looked at.
+ */
+const LOG_FLUSH_ENTRIES = 4096;
+/** See {@link LOG_FLUSH_ENTRIES}. */
+const LOG_PER_KNOWN_LEG = 8;
 
 /** A leg not filed under an index yet. */
 const UNFILED: unique symbol = Symbol("unfiled");
@@ -134,8 +148,16 @@ export class RuleEngine {
   readonly #explain: (leg: CallLeg | null) => boolean;
   /** Legs whose logical call is not written yet: in progress (`active`) or completed (`recent`). */
   readonly #known = new Set<CallLeg>();
-  /** Indexes of known legs by fields that never change, for searches that compare them. */
-  readonly #indexes = new Map<string, Map<unknown, Set<CallLeg>>>();
+  /**
+   * Indexes of known legs by the fields searches compare, by field path.
+   * They are brought up to date when a search reads them (from the log of leg
+   * events), so a leg is only filed under the indexes searches use.
+   */
+  readonly #indexes = new Map<string, IndexedField>();
+  /** Legs that had an event, in order, not yet filed into every index. */
+  #log: CallLeg[] = [];
+  /** Absolute log position of `#log[0]`. */
+  #logBase = 0;
   /** The indexes in a list, with each path split at its dots, once. */
   #indexList: IndexedField[] = [];
   /** Where each known leg is filed in the indexes (by position in the list; {@link UNFILED} if not). */
@@ -216,8 +238,10 @@ export class RuleEngine {
     this.#whenKeys.clear();
     this.#indexes.clear();
     this.#indexList = [];
+    this.#log = [];
+    this.#logBase = 0;
     this.#install(rules);
-    for (const leg of [...this.#known]) this.#index(leg);
+    for (const leg of this.#known) this.#log.push(leg);
   }
 
   #install(rules: Rule[]): void {
@@ -233,9 +257,15 @@ export class RuleEngine {
             ? MONOTONIC_FIELDS.get(path)
             : undefined;
           if (read !== undefined && !this.#indexes.has(path)) {
-            const index = new Map<unknown, Set<CallLeg>>();
-            this.#indexes.set(path, index);
-            this.#indexList.push({ read, monotonic: MONOTONIC_FIELDS.has(path), index });
+            const field: IndexedField = {
+              read,
+              monotonic: MONOTONIC_FIELDS.has(path),
+              index: new Map(),
+              position: this.#indexList.length,
+              cursor: this.#logBase,
+            };
+            this.#indexes.set(path, field);
+            this.#indexList.push(field);
           }
         }
       }
@@ -291,29 +321,50 @@ export class RuleEngine {
     this.#bus.emit({ type: "logical.completed", ts, call: record });
   }
 
-  /** Files a leg under the indexes (again: a monotonic field may have become true with this event). */
+  /**
+   * Notes an event of a leg: it is filed (again: a monotonic field may have
+   * become true) under each index when a search next reads that index.
+   */
   #index(leg: CallLeg): void {
     this.#known.add(leg);
-    const list = this.#indexList;
-    let filed = this.#filed.get(leg);
-    if (!filed) this.#filed.set(leg, filed = new Array(list.length).fill(UNFILED));
-    let view: LegView | null = null;
-    for (let i = 0; i < list.length; i++) {
-      const field = list[i]!;
-      const before = filed[i];
-      // A stable field filed once, or a monotonic one already true, cannot have changed.
-      if (before !== UNFILED && (!field.monotonic || before === true)) continue;
-      view ??= this.#view(leg);
-      const raw = field.read(view) ?? null;
-      const value = field.monotonic ? truthy(raw) : raw;
-      const index = field.index;
-      if (before === value) continue;
-      if (before !== UNFILED) index.get(before)?.delete(leg);
-      let set = index.get(value);
-      if (!set) index.set(value, set = new Set());
-      set.add(leg);
-      filed[i] = value;
+    if (this.#indexList.length === 0) return;
+    this.#log.push(leg);
+    const log = this.#log;
+    if (log.length >= LOG_FLUSH_ENTRIES && log.length >= LOG_PER_KNOWN_LEG * this.#known.size) {
+      for (const field of this.#indexList) this.#bringUpToDate(field);
+      this.#logBase += log.length;
+      this.#log = [];
     }
+  }
+
+  /** Files the legs of the log the index has not seen yet (those still known). */
+  #bringUpToDate(field: IndexedField): void {
+    const log = this.#log;
+    const end = this.#logBase + log.length;
+    for (let at = field.cursor; at < end; at++) {
+      const leg = log[at - this.#logBase]!;
+      if (this.#known.has(leg)) this.#file(leg, field);
+    }
+    field.cursor = end;
+  }
+
+  /** Files a leg under one index. */
+  #file(leg: CallLeg, field: IndexedField): void {
+    let filed = this.#filed.get(leg);
+    if (!filed) this.#filed.set(leg, filed = new Array(this.#indexList.length).fill(UNFILED));
+    const i = field.position;
+    const before = filed[i];
+    // A stable field filed once, or a monotonic one already true, cannot have changed.
+    if (before !== UNFILED && (!field.monotonic || before === true)) return;
+    const raw = field.read(this.#view(leg)) ?? null;
+    const value = field.monotonic ? truthy(raw) : raw;
+    if (before === value) return;
+    const index = field.index;
+    if (before !== UNFILED) index.get(before)?.delete(leg);
+    let set = index.get(value);
+    if (!set) index.set(value, set = new Set());
+    set.add(leg);
+    filed[i] = value;
   }
 
   #forget(leg: CallLeg): void {
@@ -495,8 +546,10 @@ export class RuleEngine {
     let size = this.#known.size;
     for (let i = 0; i < keys.length && size > 0; i++) {
       const k = keys[i]!;
-      const index = this.#indexes.get(k.field);
-      if (!index) continue;
+      const field = this.#indexes.get(k.field);
+      if (!field) continue;
+      this.#bringUpToDate(field);
+      const index = field.index;
       let set: Set<CallLeg> | undefined;
       if (k.test === isTruthy) set = index.get(true);
       else if (k.test === looseEqual) set = index.get(wanted[i]);

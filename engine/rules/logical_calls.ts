@@ -187,6 +187,11 @@ export class LogicalCalls {
   readonly #byLeg = new Map<string, LogicalCall>();
   /** Calls whose legs have all completed: the only ones `ready` needs to look at. */
   readonly #complete = new Set<LogicalCall>();
+  /**
+   * No call of `#complete` completed before this (a lower bound): until the
+   * window has passed since it, `ready` has nothing to look at.
+   */
+  #earliestCompleted = Infinity;
   readonly #derived = new Map<string, DerivedFields>();
   #numbers: NumberRules;
   #windowSeconds: number;
@@ -297,7 +302,7 @@ export class LogicalCalls {
       keep.lastCompletedTs = Math.max(keep.lastCompletedTs, drop.lastCompletedTs);
       this.#complete.delete(drop);
       if (!keep.complete) this.#complete.delete(keep);
-      else this.#complete.add(keep);
+      else this.#markComplete(keep);
       merged = keep;
     }
     if (
@@ -319,20 +324,32 @@ export class LogicalCalls {
     const m = call.members.get(leg.id);
     if (m) m.completed = true;
     call.lastCompletedTs = Math.max(call.lastCompletedTs, ts);
-    if (call.complete) this.#complete.add(call);
+    if (call.complete) this.#markComplete(call);
+  }
+
+  #markComplete(call: LogicalCall): void {
+    this.#complete.add(call);
+    if (call.lastCompletedTs < this.#earliestCompleted) {
+      this.#earliestCompleted = call.lastCompletedTs;
+    }
   }
 
   /**
    * Logical calls ready to be written: every leg completed and the window passed.
    *
    * @param now Current time; `Infinity` takes every complete call (end of input).
-   * @returns The ready calls (not yet removed).
+   * @returns The ready calls (not yet removed: the caller writes and removes each).
    */
   ready(now: number): LogicalCall[] {
     const out: LogicalCall[] = [];
+    if (now - this.#earliestCompleted < this.#windowSeconds) return out;
+    // The calls returned are written and removed by the caller: the bound is over the others.
+    let earliest = Infinity;
     for (const call of this.#complete) {
       if (now - call.lastCompletedTs >= this.#windowSeconds) out.push(call);
+      else if (call.lastCompletedTs < earliest) earliest = call.lastCompletedTs;
     }
+    this.#earliestCompleted = earliest;
     return out;
   }
 

@@ -105,6 +105,9 @@ export class LegView {
   readonly #caller: PartyView;
   readonly #callee: PartyView;
   #headers: Record<string, string> | null = null;
+  #targets: string[] | null = null;
+  /** How many attempts `#targets` was made from. */
+  #targetsOf = 0;
 
   /**
    * @param leg The live leg.
@@ -223,12 +226,18 @@ export class LegView {
     }));
   }
   get targets(): string[] {
-    const targets: string[] = [];
-    for (const a of this.#leg.attempts) {
-      const target = USER_TARGET.exec(a.requestUri)?.[1] ?? null;
-      if (target !== null && targets.at(-1) !== target) targets.push(target);
+    // Attempts are only ever added: the list is built again when there are more.
+    const attempts = this.#leg.attempts;
+    if (this.#targets === null || this.#targetsOf !== attempts.length) {
+      const targets: string[] = [];
+      for (const a of attempts) {
+        const target = USER_TARGET.exec(a.requestUri)?.[1] ?? null;
+        if (target !== null && targets.at(-1) !== target) targets.push(target);
+      }
+      this.#targets = targets;
+      this.#targetsOf = attempts.length;
     }
-    return targets;
+    return [...this.#targets];
   }
   get refer(): Record<string, unknown> | null {
     const refer = this.#leg.refers.at(-1);
