@@ -185,13 +185,21 @@ async function startToOutput(): Promise<{ firstOutput: number; exit: number }> {
  * run in its own process (without `--expose-gc`: one analyzer's collections would be
  * the other's too).
  */
-async function rulesCost(): Promise<RulesCost[]> {
+async function rulesCost(control: boolean): Promise<RulesCost[]> {
   const flags = V8_FLAGS.map((f) => f.replace(/--expose-gc,?/, "")).filter((f) =>
     f !== "--v8-flags="
   );
   const all: RulesCost[] = [];
   for (let i = 0; i < Math.max(runs, 3); i++) {
-    const r = await run(Deno.execPath(), ["run", "-A", ...flags, MEASURE, "rules-cost", file]);
+    const r = await run(Deno.execPath(), [
+      "run",
+      "-A",
+      ...flags,
+      MEASURE,
+      "rules-cost",
+      file,
+      ...(control ? ["--control"] : []),
+    ]);
     if (r.code !== 0) throw new Error(`rules-cost failed: ${r.stderr}`);
     all.push(JSON.parse(r.stdout.trim().split("\n").pop()!));
   }
@@ -199,7 +207,7 @@ async function rulesCost(): Promise<RulesCost[]> {
 }
 const modes = values.modes!.split(",");
 const pairedRules = modes.includes("analyze") && modes.includes("analyze-no-rules")
-  ? await rulesCost()
+  ? { runs: await rulesCost(false), control: await rulesCost(true) }
   : null;
 results.rulesCost = pairedRules;
 
@@ -236,16 +244,21 @@ if (analyze && noRules) {
   );
 }
 if (pairedRules) {
-  const costs = pairedRules.map((r) => (r.rulesSeconds / r.noRulesSeconds - 1) * 100)
-    .sort((a, b) => a - b);
-  const median = costs[Math.floor(costs.length / 2)]!;
-  const loads = pairedRules.map((r) => r.loadSeconds * 1000);
+  const costs = (list: RulesCost[]) => {
+    const all = list.map((r) => (r.rulesSeconds / r.noRulesSeconds - 1) * 100).sort((a, b) =>
+      a - b
+    );
+    return `median ${all[Math.floor(all.length / 2)]!.toFixed(1)}% (${
+      all.map((c) => c.toFixed(1)).join(", ")
+    })`;
+  };
+  const loads = pairedRules.runs.map((r) => r.loadSeconds * 1000);
   console.log(
     `rules cost, paired (the same frames to an analyzer with and one without, block by block): ` +
-      `median ${median.toFixed(1)}% of ${costs.length} runs (${
-        costs.map((c) => c.toFixed(1)).join(", ")
-      }); ` +
-      `loading the rules: ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)} ms`,
+      `${costs(pairedRules.runs)}; the same with neither having rules (the method's error): ` +
+      `${costs(pairedRules.control)}; loading the rules: ${Math.min(...loads).toFixed(0)}–${
+        Math.max(...loads).toFixed(0)
+      } ms`,
   );
 }
 if (analyze && flat) {
