@@ -5,7 +5,6 @@
  * @module
  */
 
-import { parse as parseYaml } from "yaml";
 import type { PluginConfig } from "../plugins/plugin.ts";
 
 /** Export kinds and the option their target fills. */
@@ -77,6 +76,8 @@ export async function readPluginsFile(path: string): Promise<PluginConfig[]> {
   }
   let doc: unknown;
   try {
+    // Loaded here: most runs have no plugins file, and the YAML parser takes tens of ms to load.
+    const { parse: parseYaml } = await import("yaml");
     doc = parseYaml(text);
   } catch (e) {
     throw new PluginArgumentError(`${path}: ${(e as Error).message.split("\n")[0]}`);

@@ -7,7 +7,7 @@
 
 import { loadRules, type Rule } from "../engine/rules/rule_set.ts";
 import { loadSite, type Site } from "../engine/rules/site.ts";
-import type { RuleFileError } from "../engine/rules/yaml_source.ts";
+import type { RuleFileError } from "../engine/rules/located.ts";
 
 /** Rules and site, or the problems that kept them from loading. */
 export interface LoadedRules {

@@ -18,7 +18,8 @@ import {
   valuePathExists,
 } from "./context_schema.ts";
 import type { Site } from "./site.ts";
-import { type LocatedDocument, parseLocatedYaml, RuleFileError } from "./yaml_source.ts";
+import { type LocatedDocument, RuleFileError } from "./located.ts";
+import { readLocatedYaml, type YamlCacheOptions } from "./yaml_cache.ts";
 
 /** Events a rule can be triggered by. */
 export const TRIGGERS: ReadonlySet<string> = new Set([
@@ -408,14 +409,16 @@ export function rulesFromDocument(
  * @param text YAML text.
  * @param file Name for messages.
  * @param site The site.
+ * @param cache Where parsed files are kept (see `yaml_cache.ts`).
  * @returns Sound rules and every problem.
  */
-export function parseRules(
+export async function parseRules(
   text: string,
   file: string,
   site: Site,
-): { rules: Rule[]; errors: RuleFileError[] } {
-  const { document, errors } = parseLocatedYaml(text, file);
+  cache: YamlCacheOptions = {},
+): Promise<{ rules: Rule[]; errors: RuleFileError[] }> {
+  const { document, errors } = await readLocatedYaml(text, file, cache);
   if (errors.length > 0) return { rules: [], errors };
   return rulesFromDocument(document, site);
 }
@@ -459,7 +462,7 @@ export async function loadRules(
   const errors: RuleFileError[] = [];
   const seen = new Map<string, Rule>();
   for (const file of files) {
-    const result = parseRules(await Deno.readTextFile(file), file, site);
+    const result = await parseRules(await Deno.readTextFile(file), file, site);
     errors.push(...result.errors);
     for (const rule of result.rules) {
       const twin = seen.get(rule.id);

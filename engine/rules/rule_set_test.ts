@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { loadRules, parseRules } from "./rule_set.ts";
 import { parseSite } from "./site.ts";
-import { RuleFileError } from "./yaml_source.ts";
+import { RuleFileError } from "./located.ts";
 
-const { site } = parseSite("featureCodes:\n  pickup: ['*8']\n", "site.yaml");
+const { site } = await parseSite("featureCodes:\n  pickup: ['*8']\n", "site.yaml");
 
-function errorsOf(text: string): { line: number; column: number; reason: string }[] {
-  return parseRules(text, "rules/test.yaml", site).errors.map((e) => {
+async function errorsOf(
+  text: string,
+): Promise<{ line: number; column: number; reason: string }[]> {
+  return (await parseRules(text, "rules/test.yaml", site)).errors.map((e) => {
     assert.ok(e instanceof RuleFileError);
     assert.equal(e.file, "rules/test.yaml");
     assert.match(e.message, /^rules\/test\.yaml:\d+:\d+: /);
@@ -31,8 +33,8 @@ const GOOD = `rules:
         picker.realCaller: { var: leg.caller.number }
 `;
 
-Deno.test("rules: a sound file loads with every field", () => {
-  const { rules, errors } = parseRules(GOOD, "rules/test.yaml", site);
+Deno.test("rules: a sound file loads with every field", async () => {
+  const { rules, errors } = await parseRules(GOOD, "rules/test.yaml", site);
   assert.deepEqual(errors, []);
   assert.equal(rules.length, 1);
   const r = rules[0]!;
@@ -45,19 +47,21 @@ Deno.test("rules: a sound file loads with every field", () => {
   assert.equal(r.line, 2);
 });
 
-Deno.test("rules: a YAML syntax error names its line", () => {
-  const errors = errorsOf("rules:\n  - id: x\n    on: [call.started\n    then: {}\n");
+Deno.test("rules: a YAML syntax error names its line", async () => {
+  const errors = await errorsOf("rules:\n  - id: x\n    on: [call.started\n    then: {}\n");
   assert.equal(errors.length >= 1, true);
   assert.ok(errors[0]!.line >= 3, JSON.stringify(errors));
 });
 
-Deno.test("rules: an unknown key is reported at the key", () => {
-  const errors = errorsOf(GOOD.replace("    priority: 5\n", "    priority: 5\n    prority: 7\n"));
+Deno.test("rules: an unknown key is reported at the key", async () => {
+  const errors = await errorsOf(
+    GOOD.replace("    priority: 5\n", "    priority: 5\n    prority: 7\n"),
+  );
   assert.deepEqual(errors, [{ line: 5, column: 5, reason: "unknown key 'prority' in a rule" }]);
 });
 
-Deno.test("rules: an unknown operator is reported where it stands", () => {
-  const errors = errorsOf(
+Deno.test("rules: an unknown operator is reported where it stands", async () => {
+  const errors = await errorsOf(
     GOOD.replace(
       '{ "==": [{ var: leg.state }, cancelled] }',
       '{ "contains": [{ var: leg.state }, cancelled] }',
@@ -66,21 +70,24 @@ Deno.test("rules: an unknown operator is reported where it stands", () => {
   assert.deepEqual(errors, [{ line: 6, column: 13, reason: "unknown operator 'contains'" }]);
 });
 
-Deno.test("rules: an unknown context variable is reported where it stands", () => {
-  const errors = errorsOf(GOOD.replace("{ var: leg.caller.number }", "{ var: leg.caller.numbr }"));
+Deno.test("rules: an unknown context variable is reported where it stands", async () => {
+  const errors = await errorsOf(
+    GOOD.replace("{ var: leg.caller.number }", "{ var: leg.caller.numbr }"),
+  );
   assert.equal(errors.length, 1);
   assert.equal(errors[0]!.reason, "unknown variable 'leg.caller.numbr'");
   assert.equal(errors[0]!.line, 15);
 });
 
-Deno.test("rules: site variables are checked against the site file", () => {
-  const errors = errorsOf(GOOD.replace("site.featureCodes.pickup", "site.featureCodes.park"));
+Deno.test("rules: site variables are checked against the site file", async () => {
+  const errors = await errorsOf(GOOD.replace("site.featureCodes.pickup", "site.featureCodes.park"));
   assert.deepEqual(errors.map((e) => [e.line, e.reason]), [[
     10,
     "unknown variable 'site.featureCodes.park'",
   ]]);
-  const withPark = parseSite("featureCodes:\n  pickup: ['*8']\n  park: ['*9']\n", "site.yaml").site;
-  const ok = parseRules(
+  const withPark =
+    (await parseSite("featureCodes:\n  pickup: ['*8']\n  park: ['*9']\n", "site.yaml")).site;
+  const ok = await parseRules(
     GOOD.replace("site.featureCodes.pickup", "site.featureCodes.park"),
     "x.yaml",
     withPark,
@@ -88,13 +95,13 @@ Deno.test("rules: site variables are checked against the site file", () => {
   assert.deepEqual(ok.errors, []);
 });
 
-Deno.test("rules: a name used before its search binds it is unknown", () => {
-  const errors = errorsOf(GOOD.replace("{ var: leg.state }", "{ var: picker.state }"));
+Deno.test("rules: a name used before its search binds it is unknown", async () => {
+  const errors = await errorsOf(GOOD.replace("{ var: leg.state }", "{ var: picker.state }"));
   assert.deepEqual(errors.map((e) => e.reason), ["unknown variable 'picker.state'"]);
 });
 
-Deno.test("rules: unknown triggers, link names and set targets are rejected", () => {
-  const errors = errorsOf(
+Deno.test("rules: unknown triggers, link names and set targets are rejected", async () => {
+  const errors = await errorsOf(
     GOOD.replace("on: call.ended", "on: call.hungup")
       .replace("from: picker, to: leg", "from: picker, to: other")
       .replace("picker.realCaller:", "picker.colour:"),
@@ -105,16 +112,18 @@ Deno.test("rules: unknown triggers, link names and set targets are rejected", ()
   assert.ok(reasons.some((r) => r.startsWith("cannot set 'picker.colour'")), reasons.join("\n"));
 });
 
-Deno.test("rules: variables inside list iteration are element-relative and not checked", () => {
+Deno.test("rules: variables inside list iteration are element-relative and not checked", async () => {
   const text = GOOD.replace(
     '{ "==": [{ var: leg.state }, cancelled] }',
     "{ some: [{ var: leg.attempts }, { '==': [{ var: status }, 486] }] }",
   );
-  assert.deepEqual(errorsOf(text), []);
+  assert.deepEqual(await errorsOf(text), []);
 });
 
-Deno.test("rules: hostile names are just unknown", () => {
-  const errors = errorsOf(GOOD.replace("{ var: leg.state }", "{ var: leg.__proto__.polluted }"));
+Deno.test("rules: hostile names are just unknown", async () => {
+  const errors = await errorsOf(
+    GOOD.replace("{ var: leg.state }", "{ var: leg.__proto__.polluted }"),
+  );
   assert.deepEqual(errors.map((e) => e.reason), ["unknown variable 'leg.__proto__.polluted'"]);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
@@ -136,8 +145,8 @@ Deno.test("rules: duplicate ids across files are errors with both places", async
   }
 });
 
-Deno.test("site: wrong types and unknown settings are reported with positions", () => {
-  const { errors } = parseSite(
+Deno.test("site: wrong types and unknown settings are reported with positions", async () => {
+  const { errors } = await parseSite(
     "windows:\n  pickupSeconds: soon\n  snoozeSeconds: 3\nnumbers:\n  extensionPattern: '(['\n",
     "s.yaml",
   );

@@ -9,7 +9,8 @@
 
 import type { NumberRules } from "./numbers.ts";
 import { displayPath } from "./rule_set.ts";
-import { type LocatedDocument, parseLocatedYaml, RuleFileError } from "./yaml_source.ts";
+import { documentOf, type LocatedDocument, RuleFileError } from "./located.ts";
+import { readLocatedYaml, type YamlCacheOptions } from "./yaml_cache.ts";
 
 /** The built-in part of a site file; a site may add its own keys, which rules read as `site.<key>`. */
 export interface SiteSettings {
@@ -204,10 +205,15 @@ export function siteFromDocument(doc: LocatedDocument): { site: Site; errors: Ru
  *
  * @param text YAML text.
  * @param file Name for messages.
+ * @param cache Where parsed files are kept (see `yaml_cache.ts`).
  * @returns The site and every problem found.
  */
-export function parseSite(text: string, file: string): { site: Site; errors: RuleFileError[] } {
-  const { document, errors } = parseLocatedYaml(text, file);
+export async function parseSite(
+  text: string,
+  file: string,
+  cache: YamlCacheOptions = {},
+): Promise<{ site: Site; errors: RuleFileError[] }> {
+  const { document, errors } = await readLocatedYaml(text, file, cache);
   const built = siteFromDocument(document);
   return { site: built.site, errors: [...errors, ...built.errors] };
 }
@@ -229,7 +235,9 @@ export async function loadSite(
   } catch (e) {
     const reason = e instanceof Deno.errors.NotFound ? "file not found" : (e as Error).message;
     return {
-      site: siteFromDocument(parseLocatedYaml("{}", name).document).site,
+      site: siteFromDocument(
+        documentOf(name, { value: Object.create(null), positions: [], keyPositions: [] }),
+      ).site,
       errors: [new RuleFileError(name, { line: 1, column: 1 }, `cannot read site file: ${reason}`)],
     };
   }

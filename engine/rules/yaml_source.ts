@@ -1,74 +1,33 @@
 /**
  * YAML with positions: parses a rule or site file into plain values and
  * remembers where each value (and each map key) stands, so validation errors
- * can name file, line and column.
+ * can name file, line and column. Loaded only when a file is not in the
+ * cache of parsed files (`yaml_cache.ts`).
  *
  * @module
  */
 
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
-
-/** A 1-based line and column. */
-export interface Position {
-  /** Line, from 1. */
-  line: number;
-  /** Column, from 1. */
-  column: number;
-}
-
-/** A problem in a rule or site file, with where it is. */
-export class RuleFileError extends SyntaxError {
-  /** The file. */
-  readonly file: string;
-  /** Line, from 1. */
-  readonly line: number;
-  /** Column, from 1. */
-  readonly column: number;
-  /** The reason alone, without the location. */
-  readonly reason: string;
-
-  /**
-   * @param file The file.
-   * @param position Where the problem is.
-   * @param reason What is wrong.
-   */
-  constructor(file: string, position: Position, reason: string) {
-    super(`${file}:${position.line}:${position.column}: ${reason}`);
-    this.name = "RuleFileError";
-    this.file = file;
-    this.line = position.line;
-    this.column = position.column;
-    this.reason = reason;
-  }
-}
-
-/** A parsed file: its value and where each part of it is. */
-export interface LocatedDocument {
-  /** The file name used in messages. */
-  file: string;
-  /** The plain value (maps become null-prototype objects). */
-  value: unknown;
-  /** Where the value at a path is (the nearest known ancestor when the path itself is unknown). */
-  at(path: readonly (string | number)[]): Position;
-  /** Where the key of a map entry is. */
-  keyAt(path: readonly (string | number)[]): Position;
-}
-
-function pathKey(path: readonly (string | number)[]): string {
-  return path.join("\u0000");
-}
+import {
+  documentOf,
+  type LocatedData,
+  type LocatedDocument,
+  pathKey,
+  type Position,
+  RuleFileError,
+} from "./located.ts";
 
 /**
  * Parses YAML text, collecting syntax errors instead of throwing.
  *
  * @param text The file's text.
  * @param file Its name for messages.
- * @returns The document and any syntax errors.
+ * @returns The document, its data (`null` after a syntax error) and any syntax errors.
  */
 export function parseLocatedYaml(
   text: string,
   file: string,
-): { document: LocatedDocument; errors: RuleFileError[] } {
+): { document: LocatedDocument; data: LocatedData | null; errors: RuleFileError[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const errors: RuleFileError[] = [];
@@ -112,20 +71,10 @@ export function parseLocatedYaml(
   }
 
   const value = errors.length > 0 ? null : convert(doc.contents, []);
-  const nearest = (map: Map<string, Position>, path: readonly (string | number)[]) => {
-    for (let n = path.length; n >= 0; n--) {
-      const p = map.get(pathKey(path.slice(0, n))) ?? positions.get(pathKey(path.slice(0, n)));
-      if (p) return p;
-    }
-    return { line: 1, column: 1 };
+  const data: LocatedData = {
+    value,
+    positions: [...positions],
+    keyPositions: [...keyPositions],
   };
-  return {
-    document: {
-      file,
-      value,
-      at: (path) => nearest(positions, path),
-      keyAt: (path) => nearest(keyPositions, path),
-    },
-    errors,
-  };
+  return { document: documentOf(file, data), data: errors.length > 0 ? null : data, errors };
 }
