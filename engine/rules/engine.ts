@@ -158,7 +158,7 @@ export class RuleEngine {
   #log: CallLeg[] = [];
   /** Absolute log position of `#log[0]`. */
   #logBase = 0;
-  /** The indexes in a list, with each path split at its dots, once. */
+  /** The indexes in a list: an index's position is its place in each leg's filing. */
   #indexList: IndexedField[] = [];
   /** Where each known leg is filed in the indexes (by position in the list; {@link UNFILED} if not). */
   #filed = new WeakMap<CallLeg, unknown[]>();
