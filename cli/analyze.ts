@@ -15,6 +15,13 @@ import { PluginArgumentError, pluginsFromArgs } from "./plugins_loading.ts";
 import { writePieces } from "../engine/json_writer.ts";
 import { ProgressBar } from "./progress.ts";
 import { formatBytes, renderTable } from "./table.ts";
+import { Earliest } from "./earliest.ts";
+import type { CallRecord } from "../engine/calls/leg.ts";
+import type { RtpStreamRecord } from "../engine/calls/stream.ts";
+import type { LogicalCallRecord } from "../engine/rules/logical_calls.ts";
+
+/** Rows per table of the text output, unless `--rows` says otherwise. */
+export const DEFAULT_ROWS = 1000;
 
 /** Directory of the captures analyzed when no file is given. */
 export const DEFAULT_CAPTURE_DIR = new URL("../fixtures/seed/", import.meta.url);
@@ -37,6 +44,8 @@ Options:
                   pcap:DIR (per-call pcap), ladder:DIR (call-flow diagrams),
                   hep:HOST:PORT (HEP v3 to a Homer collector)
   --plugins FILE  load the plugins a YAML file lists (plugins: [{ use, options }])
+  --rows N        rows per table in the text output (default ${DEFAULT_ROWS};
+                  0: all of them, held in memory)
   --no-progress   never draw a progress bar
   -h, --help      show this help`;
 
@@ -60,6 +69,7 @@ export async function analyzeCommand(args: string[]): Promise<number> {
         record: { type: "string" },
         export: { type: "string", multiple: true },
         plugins: { type: "string" },
+        rows: { type: "string", default: String(DEFAULT_ROWS) },
         "no-progress": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -72,6 +82,12 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  const rowsValue = Number(parsed.values.rows);
+  if (!Number.isInteger(rowsValue) || rowsValue < 0) {
+    console.error(`packetwave analyze: --rows wants a whole number, 0 or more\n\n${USAGE}`);
+    return 2;
+  }
+  const rowsLimit = rowsValue === 0 ? Infinity : rowsValue;
   const files = parsed.positionals.length > 0 ? parsed.positionals : await defaultCaptures();
   if (files.length === 0) {
     console.error(`packetwave analyze: no file given and no bundled capture found\n\n${USAGE}`);
@@ -122,19 +138,34 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     writePieces(analyzer.reportPieces(host.reports), Deno.stdout);
     writePieces(["\n"], Deno.stdout);
   } else {
-    const report = analyzer.report();
     out(renderSummary(summary));
-    if (report.logicalCalls.length > 0) {
-      out(`\nLogical calls: ${report.logicalCalls.length}\n${renderLogicalCalls(report)}`);
+    const tables = firstRows(analyzer, rowsLimit);
+    const more = (shown: number, total: number) =>
+      shown < total
+        ? ` (the first ${shown} by start time; --rows 0 shows all, --json or --export csv every field)`
+        : "";
+    const { logicalCalls, calls, streams, streamsOfCalls, totals } = tables;
+    if (totals.logicalCalls > 0) {
+      out(
+        `\nLogical calls: ${totals.logicalCalls}${
+          more(logicalCalls.length, totals.logicalCalls)
+        }\n` +
+          renderLogicalCalls(logicalCalls),
+      );
     }
-    if (report.calls.length > 0) {
-      out(`\nCall legs: ${report.calls.length}\n${renderCalls(report)}`);
+    if (totals.calls > 0) {
+      out(
+        `\nCall legs: ${totals.calls}${more(calls.length, totals.calls)}\n` +
+          renderCalls(calls, streamsOfCalls),
+      );
     }
-
-    if (report.streams.length > 0) {
-      out(`\nRTP streams: ${report.streams.length}\n${renderStreams(report)}`);
+    if (totals.streams > 0) {
+      out(
+        `\nRTP streams: ${totals.streams}${more(streams.length, totals.streams)}\n` +
+          renderStreams(streams),
+      );
     }
-    if (report.calls.length > 0 || report.streams.length > 0) {
+    if (totals.calls > 0 || totals.streams > 0) {
       out(
         "\n* MOS is an ITU-T G.107 E-model estimate from loss and jitter, not a measurement.",
       );
@@ -150,6 +181,48 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     }
   }
   return failed ? 1 : 0;
+}
+
+/** The rows the text tables show, and how many there are in all. */
+interface TableRows {
+  logicalCalls: LogicalCallRecord[];
+  calls: CallRecord[];
+  streams: RtpStreamRecord[];
+  /** The streams of the calls shown, by id. */
+  streamsOfCalls: Map<string, RtpStreamRecord>;
+  totals: { logicalCalls: number; calls: number; streams: number };
+}
+
+/**
+ * Picks what the text tables show: the first `limit` records of each list by
+ * start time, read one at a time from the report's lists, so memory does
+ * not grow with the capture.
+ *
+ * @param analyzer A finished analyzer.
+ * @param limit Rows per table (`Infinity`: all).
+ * @returns The rows, and the totals.
+ */
+export function firstRows(analyzer: Analyzer, limit: number): TableRows {
+  const lists = analyzer.records();
+  const logical = new Earliest<LogicalCallRecord>(limit, (c) => c.startTs);
+  for (const c of lists.logicalCalls) logical.push(c);
+  const legs = new Earliest<CallRecord>(limit, (c) => c.startTs);
+  for (const c of lists.calls) legs.push(c);
+  const calls = legs.sorted();
+  const wanted = new Set(calls.flatMap((c) => c.streams));
+  const streams = new Earliest<RtpStreamRecord>(limit, (s) => s.firstArrival);
+  const streamsOfCalls = new Map<string, RtpStreamRecord>();
+  for (const s of lists.streams) {
+    streams.push(s);
+    if (wanted.has(s.id)) streamsOfCalls.set(s.id, s);
+  }
+  return {
+    logicalCalls: logical.sorted(),
+    calls,
+    streams: streams.sorted(),
+    streamsOfCalls,
+    totals: { logicalCalls: logical.seen, calls: legs.seen, streams: streams.seen },
+  };
 }
 
 /** Lists the bundled default captures, sorted by name. */

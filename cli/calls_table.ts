@@ -6,7 +6,7 @@
 
 import type { CallRecord } from "../engine/calls/leg.ts";
 import type { RtpStreamRecord } from "../engine/calls/stream.ts";
-import type { AnalysisReport } from "../engine/report.ts";
+import type { LogicalCallRecord } from "../engine/rules/logical_calls.ts";
 import { renderTable } from "./table.ts";
 
 /** Media figures of a call, over its streams. */
@@ -58,14 +58,17 @@ function party(p: CallRecord["caller"]): string {
 }
 
 /**
- * Renders the call table.
+ * Renders the call table, by start time.
  *
- * @param report The analysis report.
+ * @param calls The calls to show.
+ * @param streams Their streams, by id (for packets, loss, jitter and MOS).
  * @returns Text lines.
  */
-export function renderCalls(report: AnalysisReport): string {
-  const streams = new Map(report.streams.map((s) => [s.id, s]));
-  const rows = [...report.calls].sort((a, b) => a.startTs - b.startTs).map((c) => {
+export function renderCalls(
+  calls: readonly CallRecord[],
+  streams: ReadonlyMap<string, RtpStreamRecord>,
+): string {
+  const rows = [...calls].sort((a, b) => a.startTs - b.startTs).map((c) => {
     const m = callMedia(c, streams);
     return [
       clockTime(c.startTs),
@@ -105,13 +108,13 @@ export function renderCalls(report: AnalysisReport): string {
 }
 
 /**
- * Renders the RTP stream table, in tshark's column order.
+ * Renders the RTP stream table, in tshark's column order, by first packet.
  *
- * @param report The analysis report.
+ * @param streams The streams to show.
  * @returns Text lines.
  */
-export function renderStreams(report: AnalysisReport): string {
-  const rows = [...report.streams].sort((a, b) => a.firstArrival - b.firstArrival).map((s) => [
+export function renderStreams(streams: readonly RtpStreamRecord[]): string {
+  const rows = [...streams].sort((a, b) => a.firstArrival - b.firstArrival).map((s) => [
     clockTime(s.firstArrival),
     `${s.src.ip}:${s.src.port}`,
     `${s.dst.ip}:${s.dst.port}`,
@@ -148,14 +151,15 @@ export function renderStreams(report: AnalysisReport): string {
 }
 
 /**
- * Renders the logical calls: scenario, real parties, legs and their relations.
+ * Renders the logical calls, by start time: scenario, real parties, legs and
+ * their relations.
  *
- * @param report The analysis report.
+ * @param logicalCalls The logical calls to show.
  * @returns Text lines.
  */
-export function renderLogicalCalls(report: AnalysisReport): string {
+export function renderLogicalCalls(logicalCalls: readonly LogicalCallRecord[]): string {
   const lines: string[] = [];
-  const calls = [...report.logicalCalls].sort((a, b) => a.startTs - b.startTs);
+  const calls = [...logicalCalls].sort((a, b) => a.startTs - b.startTs);
   const rows = calls.map((c) => [
     clockTime(c.startTs),
     c.scenarios.join("+") || "-",

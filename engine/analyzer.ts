@@ -24,11 +24,26 @@ import type { PluginReport } from "../plugins/plugin.ts";
 import { RuleEngine } from "./rules/engine.ts";
 import type { Rule } from "./rules/rule_set.ts";
 import type { Site } from "./rules/site.ts";
-import type { CallLeg } from "./calls/leg.ts";
+import type { CallLeg, CallRecord } from "./calls/leg.ts";
+import type { RtpStreamRecord } from "./calls/stream.ts";
+import type { LogicalCallRecord } from "./rules/logical_calls.ts";
 import type { AnomalyLayer, Endpoint, SipTransport } from "./events.ts";
 import { looksLikeSip } from "./sip/detect.ts";
 import { parseSipMessage } from "./sip/parse.ts";
 import { type AnalysisSummary, SummaryCounters } from "./summary.ts";
+
+/** A list of records that can be read (again) one at a time, and its length. */
+export type RecordList<T> = Iterable<T> & { readonly length: number };
+
+/** The long lists of a report, as {@link Analyzer.records} gives them. */
+export interface ReportLists {
+  /** Completed call legs, in the order they completed. */
+  calls: RecordList<CallRecord>;
+  /** Ended RTP streams, in the order they ended. */
+  streams: RecordList<RtpStreamRecord>;
+  /** Logical calls, in the order they were written. */
+  logicalCalls: RecordList<LogicalCallRecord>;
+}
 
 /** Options of an {@link Analyzer}. */
 export interface AnalyzerOptions {
@@ -249,6 +264,36 @@ export class Analyzer {
       registrations: [...(this.#collector?.registrations.values() ?? [])],
       logicalCalls: this.#collector?.logicalCalls.toArray() ?? [],
       plugins: [],
+    };
+  }
+
+  /**
+   * The report's lists, read back one record at a time (the text tables take
+   * what they show from them without holding the rest). Empty when created
+   * with `collect: false`. Call {@link Analyzer.finish} first.
+   *
+   * @returns The lists, each with its length.
+   */
+  records(): ReportLists {
+    const c = this.#collector;
+    const heap = this.#heap;
+    // Reading back makes garbage fast: the heap is kept in check as records go by.
+    const watched = <T>(list: RecordList<T>): RecordList<T> => ({
+      get length() {
+        return list.length;
+      },
+      *[Symbol.iterator]() {
+        let n = 0;
+        for (const item of list) {
+          if ((++n & 0x3f) === 0) heap.check();
+          yield item;
+        }
+      },
+    });
+    return {
+      calls: watched(c?.calls ?? []),
+      streams: watched(c?.streams ?? []),
+      logicalCalls: watched(c?.logicalCalls ?? []),
     };
   }
 
