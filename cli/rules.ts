@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { LogicalCallRecord } from "../engine/rules/logical_calls.ts";
 import { parseArgs } from "node:util";
 import { Analyzer } from "../engine/analyzer.ts";
 import { explainFilter, type Explanation } from "../engine/rules/engine.ts";
@@ -110,12 +111,17 @@ async function explain(args: string[]): Promise<number> {
     );
     return 1;
   }
-  const report = analyzer.report();
+  analyzer.finish();
   const explanations = analyzer.rules!.explanations;
   const legIds = new Set(
     explanations.map((e) => e.legId).filter((id): id is string => id !== null),
   );
-  const calls = report.logicalCalls.filter((c) => c.legs.some((l) => legIds.has(l.id)));
+  // Read one at a time (a long capture's logical calls are not all held), then the spill goes.
+  const calls: LogicalCallRecord[] = [];
+  for (const c of analyzer.records().logicalCalls) {
+    if (c.legs.some((l) => legIds.has(l.id))) calls.push(c);
+  }
+  analyzer.dispose();
   if (callId !== null && legIds.size === 0) {
     console.error(`packetwave rules explain: no call with Call-ID ${callId} in ${capture}`);
     return 1;
