@@ -184,12 +184,16 @@ export async function analyzeCommand(args: string[]): Promise<number> {
 }
 
 /** The rows the text tables show, and how many there are in all. */
-interface TableRows {
+export interface TableRows {
+  /** Logical calls shown, by start time. */
   logicalCalls: LogicalCallRecord[];
+  /** Call legs shown, by start time. */
   calls: CallRecord[];
+  /** RTP streams shown, by first packet. */
   streams: RtpStreamRecord[];
   /** The streams of the calls shown, by id. */
   streamsOfCalls: Map<string, RtpStreamRecord>;
+  /** How many records each list has. */
   totals: { logicalCalls: number; calls: number; streams: number };
 }
 
