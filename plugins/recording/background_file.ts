@@ -52,6 +52,11 @@ export interface BackgroundWriterOptions {
    * synchronous (default 4 MiB).
    */
   maxInFlightBytes?: number;
+  /**
+   * Create files with an asynchronous open on the thread pool (default true);
+   * false creates each at once, synchronously (see {@linkcode BackgroundFile}).
+   */
+  createInBackground?: boolean;
   /** Called once per file whose creation or writing failed. */
   onError?: (path: string, error: Error) => void;
   /** The pool of the buffers handed to its files (their references are let go once written). */
@@ -97,6 +102,8 @@ export interface BackgroundFileOptions {
 export class BackgroundWriter {
   readonly #maxPending: number;
   readonly #maxInFlight: number;
+  /** Whether files are created by an asynchronous open. */
+  readonly createInBackground: boolean;
   readonly #onError: BackgroundWriterOptions["onError"];
   /** The pool of the buffers its files are handed. */
   readonly pool: BufferPool | null;
@@ -112,6 +119,7 @@ export class BackgroundWriter {
   constructor(options: BackgroundWriterOptions = {}) {
     this.#maxPending = Math.max(0, options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES);
     this.#maxInFlight = Math.max(0, options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
+    this.createInBackground = options.createInBackground ?? true;
     this.#onError = options.onError;
     this.pool = options.pool ?? null;
   }
@@ -327,6 +335,10 @@ export class BackgroundFile {
     this.#syncWrites = options.syncWrites ?? false;
     this.done = new Promise((resolve) => this.#resolve = resolve);
     writer.track(this.done);
+    if (!writer.createInBackground) {
+      this.#createNow();
+      return;
+    }
     this.#asyncOpen = true;
     Deno.open(path, { write: true, create: true }).then(
       (file) => {
@@ -431,7 +443,7 @@ export class BackgroundFile {
     this.#discard = true;
     this.#dropQueue();
     if (this.#finished) {
-      this.#writer.track(Deno.remove(this.path).catch(() => {}));
+      removeQuietly(this.path);
       return;
     }
     this.close();
@@ -503,6 +515,15 @@ export class BackgroundFile {
       }
       this.#truncateAtClose = true;
       this.#opened(true);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Creates (or truncates) the file synchronously, for a writer that does not create in the background. */
+  #createNow(): void {
+    try {
+      this.#file = Deno.openSync(this.path, { write: true, create: true, truncate: true });
     } catch (error) {
       this.#fail(error);
     }
@@ -656,9 +677,19 @@ export class BackgroundFile {
       }
     }
     if (this.#discard) {
-      Deno.remove(this.path).catch(() => {}).finally(() => this.#resolve(this.#error));
+      removeQuietly(this.path);
+      this.#resolve(this.#error);
     } else {
       this.#resolve(this.#error);
     }
+  }
+}
+
+/** Removes a file, if it is there (synchronously: an unlink is quick, and never waits for a turn). */
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // already gone, or not ours to remove
   }
 }

@@ -215,3 +215,32 @@ Deno.test(
     assert.deepEqual(Deno.readFileSync(`${dir}/a.bin`), want);
   }),
 );
+
+Deno.test(
+  "background file: without background creation nor writes in flight, everything is done before any turn",
+  withTempDir(async (dir) => {
+    const writer = new BackgroundWriter({ createInBackground: false, maxInFlightBytes: 0 });
+    const path = `${dir}/a.wav`;
+    Deno.writeFileSync(path, bytes(100, 9)); // an older, longer file of the same name
+    const file = writer.open(path);
+    assert.ok(Deno.statSync(path).isFile, "created at once");
+    let opened: boolean | null = null;
+    file.onOpen((ok) => opened = ok);
+    assert.equal(opened, true, "the handle is there at once");
+    file.append(bytes(10, 1));
+    file.writeAt(0, bytes(2, 5));
+    writer.writeFile(`${dir}/a.json`, bytes(3, 2));
+    file.close();
+    // No await yet: the files are complete now.
+    assert.equal(file.written, true);
+    assert.deepEqual([...Deno.readFileSync(path)], [...bytes(2, 5), ...bytes(10, 1).subarray(2)]);
+    assert.deepEqual([...Deno.readFileSync(`${dir}/a.json`)], [...bytes(3, 2)]);
+    assert.equal(writer.pendingBytes, 0);
+    const discarded = writer.open(`${dir}/b.wav`);
+    discarded.append(bytes(4, 3));
+    discarded.discard();
+    assert.throws(() => Deno.statSync(`${dir}/b.wav`), Deno.errors.NotFound);
+    assert.equal(await file.done, null);
+    await writer.settle();
+  }),
+);

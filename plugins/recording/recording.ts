@@ -93,7 +93,7 @@ export interface RecordingMemory {
 export const DEFAULT_MEMORY: Readonly<RecordingMemory> = Object.freeze({
   retainBytes: 4 << 20,
   pendingBytes: 4 << 20,
-  inFlightBytes: 2 << 20,
+  inFlightBytes: 0,
 });
 
 /** Largest reorder window accepted, in milliseconds. */
@@ -264,6 +264,10 @@ class Recorder {
     this.#rulesMode = context.rules;
     this.#retain = new RetainBudget(settings.memory.retainBytes);
     this.#files = new BackgroundWriter({
+      // Files are created and written synchronously by default: on a long capture, asynchronous
+      // opens and writes issued from the packet path were seen to wait for tens of seconds,
+      // holding the mixes and buffers that waited for them (memory grew with the capture).
+      createInBackground: false,
       maxPendingBytes: settings.memory.pendingBytes,
       maxInFlightBytes: settings.memory.inFlightBytes,
       pool: this.#pool,
