@@ -19,9 +19,9 @@
  * - A rule that sets `record: false` on a leg keeps it out of every file.
  * - Fast, in bounded memory ({@linkcode RecordingMemory}): packets are
  *   decoded straight into reused chunks ({@linkcode ChunkedWavWriter},
- *   {@linkcode BufferPool}) written whole; files are created in the
- *   background and written there while few bytes are in flight
- *   ({@linkcode BackgroundWriter}); a stream's audio stays in memory (up to
+ *   {@linkcode BufferPool}) written whole, synchronously (writes in the
+ *   background only with `memory.inFlightBytes`, see
+ *   {@linkcode BackgroundWriter}); a stream's audio stays in memory (up to
  *   a budget) until its call file is mixed, else the call file is mixed
  *   from the stream files once they are written. `close()` waits for every
  *   file; what the files hold never depends on these choices.
@@ -84,7 +84,9 @@ export interface RecordingMemory {
   /**
    * Background writes in flight, not counting audio kept in memory anyway
    * (their buffers are known to be free only at the next turn of the event
-   * loop); past this, writes are synchronous.
+   * loop); past this, writes are synchronous. 0 by default: on long
+   * captures, writes issued from the packet path were seen to wait for tens
+   * of seconds, holding their buffers.
    */
   inFlightBytes: number;
 }
