@@ -4,20 +4,10 @@
  * take) bounded on long captures.
  */
 import assert from "node:assert/strict";
+import { cli, type CliResult, ROOT } from "./support/cli.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-
-async function analyze(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, "analyze", "--no-progress", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+function analyze(...args: string[]): Promise<CliResult> {
+  return cli("analyze", "--no-progress", ...args);
 }
 
 /** A table of the output: its heading line and its rows (a time, then two spaces, at the start). */
