@@ -1,9 +1,11 @@
 /**
- * `deno run -A bench/soak.ts [--minutes 3] [--rate 10]`: a soak run of the
+ * `deno run -A bench/soak.ts [--minutes 3] [--rate 10] [--record]`: a soak run of the
  * appliance mode. `packetwave live -i lo` runs while sipp places calls with
  * RTP at a steady rate; every 10 s the live process's resident memory is
  * sampled; at the end the calls it finalized are counted against the calls
- * sipp completed, and the kernel drops read from its last line.
+ * sipp completed, and the kernel drops read from its last line. With
+ * `--record`, every call is recorded too (in a temporary directory on disk,
+ * removed afterwards) and the WAV files are counted.
  * Needs root, libpcap and sipp.
  *
  * @module
@@ -14,7 +16,11 @@ import { loopbackPair, SIPP_MEDIA } from "../tests/support/sipp.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { minutes: { type: "string", default: "3" }, rate: { type: "string", default: "10" } },
+  options: {
+    minutes: { type: "string", default: "3" },
+    rate: { type: "string", default: "10" },
+    record: { type: "boolean", default: false },
+  },
 });
 const minutes = Number(values.minutes);
 const rate = Number(values.rate);
@@ -51,6 +57,7 @@ const live = new Deno.Command(Deno.execPath(), {
     "--status-seconds",
     "30",
     "--no-reload",
+    ...(values.record ? ["--record", `${dir}/recordings`] : []),
   ],
   stdout: "piped",
   stderr: "piped",
@@ -120,6 +127,15 @@ const last = stat.at(-1)!.split(";");
 const successful = Number(last[header.indexOf("SuccessfulCall(C)")]);
 const failed = Number(last[header.indexOf("FailedCall(C)")]);
 const drops = stderr.match(/stopped: .*kernel drops (\d+)/)?.[1];
+/** WAV files the recorder wrote (with `--record`). */
+async function wavFiles(path: string): Promise<number> {
+  let n = 0;
+  for await (const e of Deno.readDir(path)) {
+    if (e.isDirectory) n += await wavFiles(`${path}/${e.name}`);
+    else if (e.name.endsWith(".wav")) n++;
+  }
+  return n;
+}
 console.log(JSON.stringify(
   {
     minutes,
@@ -128,6 +144,7 @@ console.log(JSON.stringify(
     sippSuccessful: successful,
     sippFailed: failed,
     legsFinalized: counted.legs,
+    recordedFiles: values.record ? await wavFiles(`${dir}/recordings`) : null,
     logicalCallsWritten: counted.logical,
     kernelDrops: drops === undefined ? null : Number(drops),
     residentMB: samples,
