@@ -1,3 +1,4 @@
+import { toolWorks } from "../tests/support/tools.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readPluginsFile } from "../cli/plugins_loading.ts";
@@ -12,14 +13,6 @@ const UNIT = new URL("deploy/packetwave.service", ROOT).pathname;
 const PLUGINS = new URL("deploy/plugins.example.yaml", ROOT).pathname;
 const GUIDE = new URL("docs/appliance.md", ROOT).pathname;
 const TEXT = new TextDecoder();
-
-function toolWorks(name: string, args: string[]): boolean {
-  try {
-    return new Deno.Command(name, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
 
 const hasSystemdAnalyze = toolWorks("systemd-analyze", ["--version"]);
 if (!hasSystemdAnalyze) console.warn("deploy_test: systemd-analyze not found, skipping unit check");

@@ -6,6 +6,7 @@
  * the files; hold is silence), DVI4 and G.729 from public captures, a rule
  * that switches recording off, and a hostile Call-ID.
  */
+import { toolWorks } from "./support/tools.ts";
 import assert from "node:assert/strict";
 import { Analyzer } from "../engine/analyzer.ts";
 import { PcapWriter } from "../engine/capture/pcap_writer.ts";
@@ -40,16 +41,8 @@ const SIPP = new URL("../fixtures/sipp/", import.meta.url).pathname;
 const SHARED = new URL("../../shared/captures/", import.meta.url).pathname;
 const VARIANT_SITE = `${SEED}variant-site.yaml`;
 
-function hasTool(name: string): boolean {
-  try {
-    return new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-const hasSox = hasTool("sox");
-const hasTshark = hasTool("tshark");
+const hasSox = toolWorks("sox");
+const hasTshark = toolWorks("tshark");
 if (!hasSox) console.log("recording_test: sox not installed, the sox checks are skipped");
 if (!hasTshark) console.log("recording_test: tshark not installed, the tshark checks are skipped");
 

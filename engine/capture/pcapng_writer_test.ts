@@ -1,3 +1,4 @@
+import { toolWorks } from "../../tests/support/tools.ts";
 import assert from "node:assert/strict";
 import {
   PCAPNG_BLOCK_EPB,
@@ -6,14 +7,6 @@ import {
   PCAPNG_BYTE_ORDER_MAGIC,
   PcapngWriter,
 } from "./pcapng_writer.ts";
-
-function toolWorks(name: string, args: string[]): boolean {
-  try {
-    return new Deno.Command(name, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
 
 const hasTshark = toolWorks("tshark", ["--version"]);
 const hasCapinfos = toolWorks("capinfos", ["-h"]);

@@ -1,3 +1,4 @@
+import { toolWorks } from "../../tests/support/tools.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Frame } from "./frame.ts";
@@ -7,14 +8,6 @@ import { RotatingPcapWriter, type RotatingPcapWriterOptions } from "./rotating_w
 import { type CollectedFrame, readAll } from "./test_support.ts";
 
 const PICKUP = new URL("../../fixtures/seed/3-pickup.pcapng", import.meta.url).pathname;
-
-function toolWorks(name: string, args: string[]): boolean {
-  try {
-    return new Deno.Command(name, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
 
 const hasCapinfos = toolWorks("capinfos", ["-v"]);
 const hasTshark = toolWorks("tshark", ["-v"]);

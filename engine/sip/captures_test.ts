@@ -6,6 +6,7 @@
  * without it.
  */
 
+import { toolWorks } from "../../tests/support/tools.ts";
 import assert from "node:assert/strict";
 import { looksLikeSip } from "./detect.ts";
 import { sipMessageLength, skipKeepAlive } from "./framing.ts";
@@ -14,15 +15,6 @@ import { sdpFromMessage } from "./sdp.ts";
 import type { SipMessage } from "./types.ts";
 
 const CAPTURES = new URL("../../../shared/captures/", import.meta.url);
-
-function commandExists(name: string): boolean {
-  try {
-    return new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
 
 interface ManifestRow {
   file: string;
@@ -49,7 +41,7 @@ function readManifest(): ManifestRow[] {
   }
 }
 
-const HAS_TSHARK = commandExists("tshark");
+const HAS_TSHARK = toolWorks("tshark");
 const MANIFEST = readManifest();
 if (!HAS_TSHARK) console.log("captures_test: tshark not found, skipping the capture tests");
 if (MANIFEST.length === 0) console.log("captures_test: ../shared/captures not found, skipping");

@@ -1,3 +1,4 @@
+import { toolWorks } from "../../tests/support/tools.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import dgram from "node:dgram";
@@ -23,14 +24,6 @@ const FIXTURES = new URL("../../fixtures/", import.meta.url).pathname;
 const CAPTURES = new URL("../../../shared/captures/", import.meta.url).pathname;
 const PICKUP = `${FIXTURES}seed/3-pickup.pcapng`;
 const TEXT = new TextDecoder();
-
-function toolWorks(name: string, args: string[]): boolean {
-  try {
-    return new Deno.Command(name, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
 
 const hasTshark = toolWorks("tshark", ["-v"]);
 const hasKamailio = toolWorks("kamailio", ["-v"]);

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { toolWorks } from "../../tests/support/tools.ts";
 import {
   parseRtpStreams,
   parseSipStat,
@@ -13,17 +14,8 @@ import {
   type SipStatReference,
 } from "../../tests/support/tshark_reference.ts";
 
-function tsharkWorks(): boolean {
-  try {
-    return new Deno.Command("tshark", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 /** Whether tshark can be run here. */
-export const HAS_TSHARK: boolean = tsharkWorks();
+export const HAS_TSHARK: boolean = toolWorks("tshark");
 
 /** What tshark says about a capture file. */
 export interface TsharkView {

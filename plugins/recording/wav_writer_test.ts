@@ -1,14 +1,7 @@
+import { toolWorks } from "../../tests/support/tools.ts";
 import assert from "node:assert/strict";
 import { channelOf, dominantFrequency } from "./tone_analysis.ts";
 import { WAV_HEADER_BYTES, WAV_MAX_DATA_BYTES, WavWriter } from "./wav_writer.ts";
-
-function toolWorks(name: string, args: string[]): boolean {
-  try {
-    return new Deno.Command(name, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
 
 const hasSox = toolWorks("sox", ["--version"]);
 if (!hasSox) console.warn("wav_writer_test: sox not found, skipping the sox reading tests");

@@ -62,20 +62,8 @@ export function rtpPayloads(capture: string, selector: RtpSelector): RtpPayload[
   return out;
 }
 
-/**
- * Whether an external program runs (`name args` exits 0).
- *
- * @param name Program name.
- * @param args Arguments of a harmless invocation.
- * @returns True when it ran and succeeded.
- */
-export function toolWorks(name: string, args: string[]): boolean {
-  try {
-    return new Deno.Command(name, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
+/** Whether an external program runs (from the tests' support). */
+export { toolWorks } from "../../../tests/support/tools.ts";
 
 /**
  * Runs a program and fails loudly when it fails.
