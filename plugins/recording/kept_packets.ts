@@ -20,12 +20,11 @@ import {
   LINKTYPE_RAW,
 } from "../../engine/capture/link_types.ts";
 import { PcapWriter } from "../../engine/capture/pcap_writer.ts";
-import { parseIPv4, parseIPv6 } from "../../engine/decode/packet.ts";
+import { IP_PROTO_UDP, parseIPv4, parseIPv6 } from "../../engine/decode/packet.ts";
 import type { Endpoint } from "../../engine/events.ts";
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
-const IP_PROTO_UDP = 17;
 
 /** What a closed {@linkcode PacketKeeper} wrote. */
 export interface KeptSummary {
