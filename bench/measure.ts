@@ -57,6 +57,16 @@ export function peakResidentMB(): number {
   }
 }
 
+/** Writes a finished analyzer's JSON report to /dev/null, the way `analyze --json` writes it. */
+function writeReportToNull(analyzer: Analyzer): void {
+  const out = Deno.openSync("/dev/null", { write: true });
+  try {
+    writePieces(analyzer.reportPieces(), out);
+  } finally {
+    out.close();
+  }
+}
+
 /** Measures one mode on one file. */
 export async function measure(
   mode: string,
@@ -119,10 +129,7 @@ export async function measure(
       for (const p of host.reports) {
         if (p.errors > 0) throw new Error(`plugin ${p.name} failed: ${p.firstError}`);
       }
-      // The JSON report, written the way `analyze --json` writes it.
-      const out = Deno.openSync("/dev/null", { write: true });
-      writePieces(analyzer.reportPieces(), out);
-      out.close();
+      writeReportToNull(analyzer);
     } finally {
       analyzer.dispose();
       if (work) {
@@ -195,9 +202,7 @@ export async function measureRulesCost(
     for (const analyzer of [new Analyzer({ rules }), new Analyzer()]) {
       await analyzer.analyzeFile(warmUp);
       analyzer.finish();
-      const out = Deno.openSync("/dev/null", { write: true });
-      writePieces(analyzer.reportPieces(), out);
-      out.close();
+      writeReportToNull(analyzer);
       analyzer.dispose();
     }
   }
@@ -277,9 +282,7 @@ export async function measureRulesCost(
   for (const [which, analyzer] of analyzers.entries()) {
     const start = performance.now();
     analyzer.finish();
-    const out = Deno.openSync("/dev/null", { write: true });
-    writePieces(analyzer.reportPieces(), out);
-    out.close();
+    writeReportToNull(analyzer);
     analyzer.dispose();
     spent[which]! += performance.now() - start;
   }
