@@ -144,7 +144,8 @@ function row(what: string, m: ExternalMeasurement, count = packets, size = bytes
     m.peakMB.toFixed(0),
   ]);
 }
-for (const mode of values.modes!.split(",")) {
+const modes = values.modes!.split(",");
+for (const mode of modes) {
   const m = await ours(mode);
   packets = m.packets;
   bytes = m.bytes;
@@ -205,7 +206,6 @@ async function rulesCost(control: boolean): Promise<RulesCost[]> {
   }
   return all;
 }
-const modes = values.modes!.split(",");
 const pairedRules = modes.includes("analyze") && modes.includes("analyze-no-rules")
   ? { runs: await rulesCost(false), control: await rulesCost(true) }
   : null;
