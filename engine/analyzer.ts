@@ -307,22 +307,14 @@ export class Analyzer {
    * @returns The pieces of text.
    */
   reportPieces(plugins: PluginReport[] = [], indent = 2): Generator<string> {
-    const c = this.#collector;
-    const heap = this.#heap;
-    // Writing makes garbage fast: the heap is kept in check as records go by.
-    function* watched<T>(items: Iterable<T>): Generator<T> {
-      let n = 0;
-      for (const item of items) {
-        if ((++n & 0x3f) === 0) heap.check();
-        yield item;
-      }
-    }
+    // The lists are read back with the heap kept in check (see records()).
+    const lists = this.records();
     return jsonObjectPieces([
       { key: "summary", value: this.finish() },
-      { key: "calls", items: watched(c?.calls ?? []) },
-      { key: "streams", items: watched(c?.streams ?? []) },
-      { key: "registrations", items: c?.registrations.values() ?? [] },
-      { key: "logicalCalls", items: watched(c?.logicalCalls ?? []) },
+      { key: "calls", items: lists.calls },
+      { key: "streams", items: lists.streams },
+      { key: "registrations", items: this.#collector?.registrations.values() ?? [] },
+      { key: "logicalCalls", items: lists.logicalCalls },
       { key: "plugins", value: plugins },
     ], indent);
   }
