@@ -19,6 +19,7 @@ import { RegistrationTracker } from "./calls/registrations.ts";
 import { EventBus } from "./event_bus.ts";
 import { type AnalysisReport, ReportCollector } from "./report.ts";
 import { jsonObjectPieces } from "./json_writer.ts";
+import type { RecordSpool } from "./spool.ts";
 import { HeapKeeper } from "./heap_keeper.ts";
 import type { PluginReport } from "../plugins/plugin.ts";
 import { RuleEngine } from "./rules/engine.ts";
@@ -276,20 +277,15 @@ export class Analyzer {
    */
   records(): ReportLists {
     const c = this.#collector;
-    const heap = this.#heap;
-    // Reading back makes garbage fast: the heap is kept in check as records go by.
-    const watched = <T>(list: RecordList<T>): RecordList<T> => ({
-      get length() {
-        return list.length;
-      },
-      *[Symbol.iterator]() {
-        let n = 0;
-        for (const item of list) {
-          if ((++n & 0x3f) === 0) heap.check();
-          yield item;
-        }
-      },
-    });
+    const watched = <T>(list: RecordList<T>): RecordList<T> => {
+      const walk = () => this.#heapWatched(list);
+      return {
+        get length() {
+          return list.length;
+        },
+        [Symbol.iterator]: walk,
+      };
+    };
     return {
       calls: watched(c?.calls ?? []),
       streams: watched(c?.streams ?? []),
@@ -307,16 +303,27 @@ export class Analyzer {
    * @returns The pieces of text.
    */
   reportPieces(plugins: PluginReport[] = [], indent = 2): Generator<string> {
-    // The lists are read back with the heap kept in check (see records()).
-    const lists = this.records();
+    // The lists are read back as JSON text (spilled records are not parsed again).
+    const c = this.#collector;
+    const texts = <T>(list: RecordSpool<T> | undefined) =>
+      list ? this.#heapWatched(list.jsonTexts(indent)) : [];
     return jsonObjectPieces([
       { key: "summary", value: this.finish() },
-      { key: "calls", items: lists.calls },
-      { key: "streams", items: lists.streams },
-      { key: "registrations", items: this.#collector?.registrations.values() ?? [] },
-      { key: "logicalCalls", items: lists.logicalCalls },
+      { key: "calls", texts: texts(c?.calls) },
+      { key: "streams", texts: texts(c?.streams) },
+      { key: "registrations", items: c?.registrations.values() ?? [] },
+      { key: "logicalCalls", texts: texts(c?.logicalCalls) },
       { key: "plugins", value: plugins },
     ], indent);
+  }
+
+  /** Walks records read back from disk, keeping the heap in check (reading back makes garbage fast). */
+  *#heapWatched<T>(items: Iterable<T>): Generator<T> {
+    let n = 0;
+    for (const item of items) {
+      if ((++n & 0x3f) === 0) this.#heap.check();
+      yield item;
+    }
   }
 
   /** Deletes the temporary files of the report lists (the report can no longer be read). */

@@ -7,10 +7,15 @@
  * @module
  */
 
-/** One field of the object: a value, or a list walked record by record. */
+/**
+ * One field of the object: a value, a list walked record by record, or such a
+ * list already serialized (each record's JSON text as `JSON.stringify(record,
+ * null, indent)` gives it, with the writer's indent).
+ */
 export type JsonField =
   | { key: string; value: unknown }
-  | { key: string; items: Iterable<unknown> };
+  | { key: string; items: Iterable<unknown> }
+  | { key: string; texts: Iterable<string> };
 
 /**
  * The JSON text of an object, in pieces.
@@ -24,10 +29,10 @@ export function* jsonObjectPieces(fields: JsonField[], indent = 2): Generator<st
   const pad1 = " ".repeat(indent);
   const pad2 = " ".repeat(indent * 2);
   const colon = indent > 0 ? ": " : ":";
-  const nested = (value: unknown, pad: string) => {
-    const text = JSON.stringify(value, null, indent) ?? "null";
-    return indent > 0 ? text.replaceAll("\n", "\n" + pad) : text;
-  };
+  const padded = (text: string, pad: string) =>
+    indent > 0 ? text.replaceAll("\n", "\n" + pad) : text;
+  const nested = (value: unknown, pad: string) =>
+    padded(JSON.stringify(value, null, indent) ?? "null", pad);
   if (fields.length === 0) {
     yield "{}";
     return;
@@ -36,10 +41,11 @@ export function* jsonObjectPieces(fields: JsonField[], indent = 2): Generator<st
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!;
     yield pad1 + JSON.stringify(field.key) + colon;
-    if ("items" in field) {
+    if ("items" in field || "texts" in field) {
+      const texts = "texts" in field ? field.texts : serialized(field.items, indent);
       let first = true;
-      for (const item of field.items) {
-        yield (first ? "[" + nl : "," + nl) + pad2 + nested(item, pad2);
+      for (const text of texts) {
+        yield (first ? "[" + nl : "," + nl) + pad2 + padded(text, pad2);
         first = false;
       }
       yield first ? "[]" : nl + pad1 + "]";
@@ -49,6 +55,11 @@ export function* jsonObjectPieces(fields: JsonField[], indent = 2): Generator<st
     yield (i < fields.length - 1 ? "," : "") + nl;
   }
   yield "}";
+}
+
+/** The JSON text of each item, one at a time. */
+function* serialized(items: Iterable<unknown>, indent: number): Generator<string> {
+  for (const item of items) yield JSON.stringify(item, null, indent) ?? "null";
 }
 
 /** Something bytes can be written to synchronously (a file, stdout). */

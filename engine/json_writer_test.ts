@@ -24,6 +24,19 @@ for (const indent of [0, 2, 4]) {
     ].join("");
     assert.deepEqual(text, JSON.stringify(sample, null, indent));
   });
+
+  Deno.test(`lists given as JSON texts come out the same with indent ${indent}`, () => {
+    const texts = (items: unknown[]) => once(items.map((i) => JSON.stringify(i, null, indent)));
+    const text = [
+      ...jsonObjectPieces([
+        { key: "summary", value: sample.summary },
+        { key: "calls", texts: texts(sample.calls) },
+        { key: "empty", texts: texts(sample.empty) },
+        { key: "plugins", value: sample.plugins },
+      ], indent),
+    ].join("");
+    assert.deepEqual(text, JSON.stringify(sample, null, indent));
+  });
 }
 
 Deno.test("an object without fields is {}", () => {

@@ -1,13 +1,22 @@
 /**
  * A list of records that stays small in memory: the first records are kept
- * as they are; past a threshold they go to a temporary file as JSON lines,
- * and are read back in order when the list is walked. A long capture then
+ * as they are; past a threshold they go to a temporary file as JSON text
+ * (indented as the report writes it, each record ended by U+001E and a
+ * newline), and are read back in order when the list is walked. A long capture then
  * needs the same memory as a short one with the same calls at once.
  *
  * @module
  */
 
 const ENCODER = new TextEncoder();
+
+/**
+ * Spaces per level of the JSON text of spilled records: the report's own
+ * indent, so the report copies them as they are instead of parsing them.
+ */
+export const SPOOL_INDENT = 2;
+/** Ends each spilled record in the file (JSON text never holds a raw U+001E: it is escaped). */
+const RECORD_END = "\x1e\n";
 
 /** An append-only list of JSON-serializable records, spilled to disk past a threshold. */
 export class RecordSpool<T> {
@@ -44,9 +53,9 @@ export class RecordSpool<T> {
       this.#memory.push(record);
       return;
     }
-    const line = JSON.stringify(record);
-    this.#pending.push(line);
-    this.#pendingBytes += line.length;
+    const text = JSON.stringify(record, null, SPOOL_INDENT);
+    this.#pending.push(text);
+    this.#pendingBytes += text.length;
     this.#spilled++;
     if (this.#pendingBytes > 1 << 20) this.#flush();
   }
@@ -54,6 +63,25 @@ export class RecordSpool<T> {
   /** Every record in order (the spilled ones read back from disk). */
   *[Symbol.iterator](): IterableIterator<T> {
     yield* this.#memory;
+    for (const text of this.#spilledTexts()) yield JSON.parse(text) as T;
+  }
+
+  /**
+   * Every record in order as JSON text, as `JSON.stringify(record, null, indent)`
+   * writes it: the spilled ones are copied from disk without parsing when
+   * `indent` is {@link SPOOL_INDENT}.
+   *
+   * @param indent Spaces per level.
+   */
+  *jsonTexts(indent: number): IterableIterator<string> {
+    for (const record of this.#memory) yield JSON.stringify(record, null, indent) ?? "null";
+    for (const text of this.#spilledTexts()) {
+      yield indent === SPOOL_INDENT ? text : JSON.stringify(JSON.parse(text), null, indent);
+    }
+  }
+
+  /** The JSON text of each spilled record, read back from disk in order. */
+  *#spilledTexts(): IterableIterator<string> {
     if (this.#spilled === 0) return;
     this.#flush();
     const file = Deno.openSync(this.#path!, { read: true });
@@ -64,12 +92,12 @@ export class RecordSpool<T> {
       for (;;) {
         const n = file.readSync(chunk);
         if (n === null || n === 0) break;
-        const text = rest + decoder.decode(chunk.subarray(0, n), { stream: true });
-        const lines = text.split("\n");
-        rest = lines.pop()!;
-        for (const line of lines) if (line !== "") yield JSON.parse(line) as T;
+        const texts = (rest + decoder.decode(chunk.subarray(0, n), { stream: true }))
+          .split(RECORD_END);
+        rest = texts.pop()!;
+        for (const text of texts) yield text;
       }
-      if (rest !== "") yield JSON.parse(rest) as T;
+      if (rest !== "") yield rest;
     } finally {
       file.close();
     }
@@ -100,11 +128,11 @@ export class RecordSpool<T> {
       this.#path = Deno.makeTempFileSync({
         dir: this.#dir,
         prefix: "packetwave-spool-",
-        suffix: ".ndjson",
+        suffix: ".records",
       });
       this.#file = Deno.openSync(this.#path, { write: true, append: true });
     }
-    const bytes = ENCODER.encode(this.#pending.join("\n") + "\n");
+    const bytes = ENCODER.encode(this.#pending.join(RECORD_END) + RECORD_END);
     let written = 0;
     while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
     this.#pending = [];

@@ -40,3 +40,23 @@ Deno.test("a record changed after it was spilled keeps the value it had", () => 
   spool.dispose();
   Deno.removeSync(dir);
 });
+
+Deno.test("jsonTexts gives each record's JSON text as JSON.stringify writes it, at any indent", () => {
+  const dir = Deno.makeTempDirSync();
+  const spool = new RecordSpool<{ n: number; text: string; list: number[] }>(3, dir);
+  // A record separator and a newline inside a value must not split a spilled record.
+  const records = Array.from(
+    { length: 20 },
+    (_, n) => ({ n, text: `a\x1e\nb${"é".repeat(n)}`, list: [n, n + 1] }),
+  );
+  for (const r of records) spool.push(r);
+  for (const indent of [0, 2, 4]) {
+    assert.deepEqual(
+      [...spool.jsonTexts(indent)],
+      records.map((r) => JSON.stringify(r, null, indent)),
+    );
+  }
+  assert.deepEqual(spool.toArray(), records);
+  spool.dispose();
+  Deno.removeSync(dir);
+});
