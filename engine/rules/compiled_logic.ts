@@ -92,8 +92,8 @@ export function compileLogic(logic: unknown, options: CompileOptions): CompiledL
       const parts = values.map((v) => compileLogic(v, options));
       return (data) => {
         let current: unknown;
-        for (const part of parts) {
-          current = part(data);
+        for (let i = 0; i < parts.length; i++) {
+          current = parts[i]!(data);
           if (!logicTruthy(current)) return current;
         }
         return current;
@@ -103,8 +103,8 @@ export function compileLogic(logic: unknown, options: CompileOptions): CompiledL
       const parts = values.map((v) => compileLogic(v, options));
       return (data) => {
         let current: unknown;
-        for (const part of parts) {
-          current = part(data);
+        for (let i = 0; i < parts.length; i++) {
+          current = parts[i]!(data);
           if (logicTruthy(current)) return current;
         }
         return current;
@@ -147,6 +147,15 @@ export function compileLogic(logic: unknown, options: CompileOptions): CompiledL
   }
   const custom = Object.hasOwn(options.custom, op) ? options.custom[op]! : null;
   if (custom === null) return whole();
+  // Called as json-logic calls it (`this` is the data), without an argument list per call.
+  switch (args.length) {
+    case 1:
+      return (data) => custom.call(data, a(data));
+    case 2:
+      return (data) => custom.call(data, a(data), b(data));
+    case 3:
+      return (data) => custom.call(data, a(data), b(data), c(data));
+  }
   return (data) => custom.apply(data, args.map((arg) => arg(data)));
 }
 
@@ -179,9 +188,9 @@ function compileVar(values: unknown[], options: CompileOptions): CompiledLogic {
   const fallbackValue = hasDefault ? compileLogic(defaultLogic, options) : null;
   const read = (data: unknown, parts: string[], notFound: unknown): unknown => {
     let current = data;
-    for (const part of parts) {
+    for (let i = 0; i < parts.length; i++) {
       if (current === null || current === undefined) return notFound;
-      current = (current as Record<string, unknown>)[part];
+      current = (current as Record<string, unknown>)[parts[i]!];
       if (current === undefined) return notFound;
     }
     return current;

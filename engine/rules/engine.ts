@@ -170,6 +170,16 @@ export class RuleEngine {
   readonly #whenKeys = new Map<Rule, KeyClause[]>();
   #now = 0;
   #sipListened = false;
+  /** The context rules read, reused from event to event (see `#run`). */
+  readonly #context: Context = Object.create(null);
+  /** The trigger event in {@link RuleEngine.#context}. */
+  readonly #event = { type: "", ts: 0 };
+  /** Whether `#run` is using {@link RuleEngine.#context} (a nested run gets its own). */
+  #running = false;
+  /** The leg whose logical call `logical` shows in the shared context. */
+  #logicalLeg: CallLeg | null = null;
+  /** That view once built (`undefined`: not yet, or stale after a rule acted). */
+  #logicalCache: Context | null | undefined = undefined;
 
   /**
    * @param bus The bus: the engine listens to call and SIP events and emits its own.
@@ -187,6 +197,13 @@ export class RuleEngine {
       options.site.settings.servers,
     );
     this.#install(options.rules);
+    this.#context.event = this.#event;
+    // Most rules never read `logical`: its view is built only when one does.
+    Object.defineProperty(this.#context, "logical", {
+      get: () => this.#currentLogical(),
+      enumerable: true,
+      configurable: true,
+    });
     const owner = "rules";
     for (
       const type of [
@@ -310,14 +327,14 @@ export class RuleEngine {
   #write(call: LogicalCall, ts: number): void {
     const rules = this.#byTrigger.get("logical.completing");
     let first: CallLeg | undefined;
-    for (const m of call.members.values()) {
+    call.members.forEach((m) => {
       if (first === undefined || m.leg.startTs < first.startTs) first = m.leg;
-    }
+    });
     if (rules && first) this.#run(rules, "logical.completing", ts, first, null);
     const current = first ? this.logical.byLegId(first.id) ?? call : call;
     const record: LogicalCallRecord = this.logical.record(current);
     this.logical.remove(current);
-    for (const member of current.members.values()) this.#forget(member.leg);
+    current.members.forEach((member) => this.#forget(member.leg));
     this.#bus.emit({ type: "logical.completed", ts, call: record });
   }
 
@@ -413,71 +430,107 @@ export class RuleEngine {
   ): void {
     useNumberRules(this.#site.numberRules);
     const explaining = this.#explain(leg);
-    // One context for all the rules of the event: a rule's search names are
-    // removed after it, and `logical` is read again once a rule has acted.
-    const context: Context = Object.create(null);
-    context.event = { type, ts };
+    // One context for all the rules of the event, and outside explanations the same
+    // object for every event (reset here, cleaned up below): rules run on every call
+    // event, and a fresh context each time was most of what they allocated.
+    const shared = !explaining && !this.#running;
+    const context: Context = shared ? this.#context : Object.create(null);
+    if (shared) {
+      this.#running = true;
+      this.#event.type = type;
+      this.#event.ts = ts;
+      this.#logicalLeg = leg;
+      this.#logicalCache = undefined;
+    } else {
+      context.event = { type, ts };
+      context.logical = leg ? this.#logicalView(this.logical.of(leg)) : null;
+    }
     context.site = this.#site.variables;
     const legView = leg ? this.#view(leg) : null;
     context.leg = legView;
-    context.logical = leg ? this.#logicalView(this.logical.of(leg)) : null;
     if (message) context.message = messageView(message);
     let previous: Rule | null = null;
-    for (const rule of rules) {
-      if (previous !== null && previous.find.length > 0) {
-        for (const find of previous.find) delete context[find.name];
-        context.leg = legView;
-      }
-      previous = rule;
-      const explanation: Explanation | null = explaining
-        ? {
-          rule: rule.id,
-          where: `${rule.file}:${rule.line}`,
-          event: type,
-          ts,
-          legId: leg?.id ?? null,
-          matched: false,
-          reason: "",
-          values: {},
-          failedClause: null,
-          finds: [],
-          actions: [],
+    try {
+      // Indexed loops here and below: this runs on every call event, and iterators allocate.
+      for (let r = 0; r < rules.length; r++) {
+        const rule = rules[r]!;
+        if (previous !== null && previous.find.length > 0) {
+          for (let f = 0; f < previous.find.length; f++) delete context[previous.find[f]!.name];
+          context.leg = legView;
         }
-        : null;
-      if (explanation && rule.when !== null) {
-        for (const name of variablesOf(rule.when)) {
-          explanation.values[name] = summarize(readVariable(context, name));
+        previous = rule;
+        const explanation: Explanation | null = explaining
+          ? {
+            rule: rule.id,
+            where: `${rule.file}:${rule.line}`,
+            event: type,
+            ts,
+            legId: leg?.id ?? null,
+            matched: false,
+            reason: "",
+            values: {},
+            failedClause: null,
+            finds: [],
+            actions: [],
+          }
+          : null;
+        if (explanation && rule.when !== null) {
+          for (const name of variablesOf(rule.when)) {
+            explanation.values[name] = summarize(readVariable(context, name));
+          }
         }
-      }
-      const holds = rule.when === null ||
-        (this.#keysHold(rule, context, explanation !== null) &&
-          truthy(this.#evaluate(rule, rule.when, context)));
-      if (!holds) {
+        const holds = rule.when === null ||
+          (this.#keysHold(rule, context, explanation !== null) &&
+            truthy(this.#evaluate(rule, rule.when, context)));
+        if (!holds) {
+          if (explanation) {
+            explanation.reason = "condition false";
+            explanation.failedClause = this.#whyFalse(rule, rule.when, context);
+            this.explanations.push(explanation);
+          }
+          continue;
+        }
+        const bindings = this.#find(rule, leg, context, explanation);
+        if (bindings.length === 0) {
+          if (explanation) {
+            explanation.reason = "no leg matched a search";
+            this.explanations.push(explanation);
+          }
+          continue;
+        }
+        for (const binding of bindings) this.#act(rule, ts, leg, binding, context, explanation);
+        // What the rule did is seen by the next ones.
+        if (leg && shared) this.#logicalCache = undefined;
+        else if (leg) context.logical = this.#logicalView(this.logical.of(leg));
+        this.fired.set(rule.id, (this.fired.get(rule.id) ?? 0) + 1);
         if (explanation) {
-          explanation.reason = "condition false";
-          explanation.failedClause = this.#whyFalse(rule, rule.when, context);
+          explanation.matched = true;
+          explanation.reason = "condition true" +
+            (rule.find.length > 0 ? ", searches matched" : "");
           this.explanations.push(explanation);
         }
-        continue;
+        if (rule.stop) break;
       }
-      const bindings = this.#find(rule, leg, context, explanation);
-      if (bindings.length === 0) {
-        if (explanation) {
-          explanation.reason = "no leg matched a search";
-          this.explanations.push(explanation);
-        }
-        continue;
+    } finally {
+      if (shared) {
+        // The shared context leaves no trace of this event for the next one.
+        const names = previous?.find ?? [];
+        for (let f = 0; f < names.length; f++) delete context[names[f]!.name];
+        if (message) delete context.message;
+        this.#logicalLeg = null;
+        this.#logicalCache = undefined;
+        this.#running = false;
       }
-      for (const binding of bindings) this.#act(rule, ts, leg, binding, context, explanation);
-      if (leg) context.logical = this.#logicalView(this.logical.of(leg));
-      this.fired.set(rule.id, (this.fired.get(rule.id) ?? 0) + 1);
-      if (explanation) {
-        explanation.matched = true;
-        explanation.reason = "condition true" + (rule.find.length > 0 ? ", searches matched" : "");
-        this.explanations.push(explanation);
-      }
-      if (rule.stop) break;
     }
+  }
+
+  /** The view of the logical call of the event's leg in the shared context, built when read. */
+  #currentLogical(): Context | null {
+    if (this.#logicalCache === undefined) {
+      const leg = this.#logicalLeg;
+      this.#logicalCache = leg ? this.#logicalView(this.logical.of(leg)) : null;
+    }
+    return this.#logicalCache;
   }
 
   #evaluate(rule: Rule, logic: unknown, context: Context): unknown {
@@ -502,12 +555,12 @@ export class RuleEngine {
     leg: CallLeg | null,
     context: Context,
     explanation: Explanation | null,
-  ): Map<string, CallLeg | null>[] {
-    let bindings: Map<string, CallLeg | null>[] = [new Map([["leg", leg]])];
+  ): Binding[] {
+    let bindings: Binding[] = [[leg]];
     for (const find of rule.find) {
-      const next: Map<string, CallLeg | null>[] = [];
+      const next: Binding[] = [];
       for (const binding of bindings) {
-        for (const [name, bound] of binding) context[name] = bound ? this.#view(bound) : null;
+        this.#bind(rule, binding, context);
         const matches = this.#search(rule, find, binding, context, explanation !== null);
         explanation?.finds.push({
           name: find.name,
@@ -516,10 +569,10 @@ export class RuleEngine {
           rejected: matches.rejected,
         });
         if (matches.legs.length === 0) {
-          if (find.optional) next.push(new Map([...binding, [find.name, null]]));
+          if (find.optional) next.push([...binding, null]);
           continue;
         }
-        for (const found of matches.legs) next.push(new Map([...binding, [find.name, found]]));
+        for (const found of matches.legs) next.push([...binding, found]);
       }
       bindings = next;
       if (bindings.length === 0) break;
@@ -527,18 +580,26 @@ export class RuleEngine {
     return bindings;
   }
 
+  /** Puts the views of a binding's legs into the context, under their names. */
+  #bind(rule: Rule, binding: Binding, context: Context): void {
+    for (let i = 0; i < binding.length; i++) {
+      const bound = binding[i] ?? null;
+      context[i === 0 ? "leg" : rule.find[i - 1]!.name] = bound ? this.#view(bound) : null;
+    }
+  }
+
   #search(
     rule: Rule,
     find: RuleFind,
-    binding: Map<string, CallLeg | null>,
+    binding: Binding,
     context: Context,
     explaining: boolean,
-  ): { candidates: number; legs: CallLeg[]; rejected: ({ leg: string } & ClauseFailure)[] } {
-    const rejected: ({ leg: string } & ClauseFailure)[] = [];
+  ): SearchResult {
     // Values the candidate must equal (or be in), computed once for all candidates.
     const keys = explaining ? NO_KEYS : this.#keys.get(find) ?? NO_KEYS;
     const wanted: unknown[] = [];
-    for (const k of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       wanted.push(k.constant ? k.value : this.#evaluate(rule, k.value, context));
     }
     // A key on an indexed field picks the candidates from its index: the smallest set wins.
@@ -562,18 +623,18 @@ export class RuleEngine {
       }
     }
     // No candidate: the search is over before anything is built for it.
-    if (size === 0) return { candidates: 0, legs: [], rejected };
-    const anchor = binding.get("leg")?.startTs ?? this.#now;
-    const taken = new Set<string>();
-    for (const l of binding.values()) if (l !== null) taken.add(l.id);
+    if (size === 0) return explaining ? { candidates: 0, legs: [], rejected: [] } : NO_MATCH;
+    const rejected: ({ leg: string } & ClauseFailure)[] = [];
+    const anchor = binding[0]?.startTs ?? this.#now;
+    const matched: CallLeg[] = [];
+    let candidates = 0;
+    // The candidates are taken first: acting on one must not change the set being walked.
     const pool: CallLeg[] = [];
     for (const l of source) {
       if (find.among === "any" || (find.among === "recent") === l.completed) pool.push(l);
     }
-    const matched: CallLeg[] = [];
-    let candidates = 0;
     for (const candidate of pool) {
-      if (taken.has(candidate.id)) continue;
+      if (isBound(binding, candidate)) continue;
       candidates++;
       const view = this.#view(candidate);
       if (!keysHold(keys, wanted, view)) continue;
@@ -604,7 +665,9 @@ export class RuleEngine {
   /** Whether the simple clauses of a rule's condition hold (json-logic decides the rest). */
   #keysHold(rule: Rule, context: Context, explaining: boolean): boolean {
     if (explaining) return true;
-    for (const k of this.#whenKeys.get(rule) ?? []) {
+    const keys = this.#whenKeys.get(rule) ?? NO_KEYS;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       const wanted = k.constant ? k.value : this.#evaluate(rule, k.value, context);
       if (!k.test(readPath(context[k.root], k.path), wanted)) return false;
     }
@@ -628,22 +691,23 @@ export class RuleEngine {
     rule: Rule,
     ts: number,
     leg: CallLeg | null,
-    binding: Map<string, CallLeg | null>,
+    binding: Binding,
     context: Context,
     explanation: Explanation | null,
   ): void {
-    for (const [name, bound] of binding) context[name] = bound ? this.#view(bound) : null;
+    this.#bind(rule, binding, context);
     const note = (text: string) => explanation?.actions.push(text);
     for (const link of rule.links) {
-      const from = binding.get(link.from);
-      const to = binding.get(link.to);
+      const from = boundLeg(rule, binding, link.from);
+      const to = boundLeg(rule, binding, link.to);
       if (!from || !to) continue;
       this.logical.link(from, to, link.relation, rule.id);
       note(`link ${from.id} ${link.relation} ${to.id}`);
     }
     // Values are evaluated before any is assigned, so they all see the same state.
     const values = rule.set.map((s) => ({ s, value: this.#evaluate(rule, s.value, context) }));
-    const anchorLeg = leg ?? [...binding.values()].find((l): l is CallLeg => l !== null) ?? null;
+    const legs = binding.filter((l): l is CallLeg => l !== null);
+    const anchorLeg = leg ?? legs[0] ?? null;
     const call = anchorLeg ? this.logical.of(anchorLeg) : null;
     for (const { s, value } of values) {
       if (s.target === "logical") {
@@ -653,7 +717,7 @@ export class RuleEngine {
         note(`set logical.${s.field} = ${JSON.stringify(value)}`);
         continue;
       }
-      const target = binding.get(s.target);
+      const target = boundLeg(rule, binding, s.target);
       if (!target) continue;
       const d = this.logical.derived(target.id);
       const text = value === null || value === undefined ? null : String(value);
@@ -691,7 +755,7 @@ export class RuleEngine {
           scenario: rule.scenario,
           rule: rule.id,
           logicalId: call.id,
-          legIds: [...binding.values()].filter((l): l is CallLeg => l !== null).map((l) => l.id),
+          legIds: legs.map((l) => l.id),
         });
       }
       note(`scenario ${rule.scenario}`);
@@ -703,7 +767,7 @@ export class RuleEngine {
         rule: rule.id,
         label: rule.emit,
         logicalId: call.id,
-        legIds: [...binding.values()].filter((l): l is CallLeg => l !== null).map((l) => l.id),
+        legIds: legs.map((l) => l.id),
       });
       note(`emit ${rule.emit}`);
     }
@@ -711,7 +775,9 @@ export class RuleEngine {
 
   #logicalView(call: LogicalCall): Context {
     let answered = false;
-    for (const m of call.members.values()) if (m.leg.answerTs !== null) answered = true;
+    call.members.forEach((m) => {
+      if (m.leg.answerTs !== null) answered = true;
+    });
     return {
       id: call.id,
       scenarios: [...call.scenarios],
@@ -745,6 +811,39 @@ interface KeyClause {
 const NO_KEYS: readonly KeyClause[] = Object.freeze([]);
 /** No legs. */
 const NO_LEGS: ReadonlySet<CallLeg> = new Set();
+
+/** The legs a rule has bound so far: the event's leg, then one per search, in order (null: none). */
+type Binding = (CallLeg | null)[];
+
+/** What a search found. */
+interface SearchResult {
+  /** Candidates looked at. */
+  candidates: number;
+  /** The legs kept. */
+  legs: readonly CallLeg[];
+  /** Why some candidates were turned down (when explaining). */
+  rejected: ({ leg: string } & ClauseFailure)[];
+}
+
+/** A search that had no candidate (shared: nothing is built for it). */
+const NO_MATCH: SearchResult = Object.freeze({
+  candidates: 0,
+  legs: Object.freeze([]),
+  rejected: [],
+});
+
+/** Whether a leg is already bound (a search never finds a leg bound before it). */
+function isBound(binding: Binding, leg: CallLeg): boolean {
+  for (let i = 0; i < binding.length; i++) if (binding[i]?.id === leg.id) return true;
+  return false;
+}
+
+/** The leg bound under a name (`leg` or a search's name), if any. */
+function boundLeg(rule: Rule, binding: Binding, name: string): CallLeg | null {
+  if (name === "leg") return binding[0] ?? null;
+  const at = rule.find.findIndex((f) => f.name === name);
+  return at < 0 ? null : binding[at + 1] ?? null;
+}
 
 /** Whether a candidate's view passes every key clause, given their wanted values. */
 function keysHold(keys: readonly KeyClause[], wanted: readonly unknown[], view: LegView): boolean {
@@ -836,9 +935,9 @@ function keyClauses(logic: unknown, roots: string[]): KeyClause[] {
 /** Reads a path of properties, stopping at null. */
 function readPath(value: unknown, path: string[]): unknown {
   let current = value;
-  for (const part of path) {
+  for (let i = 0; i < path.length; i++) {
     if (current === null || current === undefined) return null;
-    current = (current as Record<string, unknown>)[part];
+    current = (current as Record<string, unknown>)[path[i]!];
   }
   return current ?? null;
 }

@@ -127,10 +127,13 @@ const PW_OPERATIONS = {
   header(leg: unknown, name: unknown): string | null {
     if (typeof leg !== "object" || leg === null) return null;
     const source = (leg as { [HEADERS]?: HeaderSource })[HEADERS];
+    if (source === undefined) return null;
+    if (!Array.isArray(name)) return typeof name === "string" ? source.get(name) ?? null : null;
     // A list of names gives the first header present.
-    for (const n of Array.isArray(name) ? name : [name]) {
+    for (let i = 0; i < name.length; i++) {
+      const n: unknown = name[i];
       if (typeof n !== "string") continue;
-      const value = source?.get(n);
+      const value = source.get(n);
       if (value !== undefined) return value;
     }
     return null;

@@ -177,8 +177,9 @@ export class LogicalCall {
 
   /** Whether every leg has completed. */
   get complete(): boolean {
-    for (const m of this.members.values()) if (!m.completed) return false;
-    return true;
+    let complete = true;
+    this.members.forEach((m) => complete &&= m.completed);
+    return complete;
   }
 }
 
@@ -345,10 +346,12 @@ export class LogicalCalls {
     if (now - this.#earliestCompleted < this.#windowSeconds) return out;
     // The calls returned are written and removed by the caller: the bound is over the others.
     let earliest = Infinity;
-    for (const call of this.#complete) {
+    // forEach: the set is walked at each completion once the window has passed, without
+    // an iterator each time.
+    this.#complete.forEach((call) => {
       if (now - call.lastCompletedTs >= this.#windowSeconds) out.push(call);
       else if (call.lastCompletedTs < earliest) earliest = call.lastCompletedTs;
-    }
+    });
     this.#earliestCompleted = earliest;
     return out;
   }
@@ -383,51 +386,52 @@ export class LogicalCalls {
    */
   record(call: LogicalCall): LogicalCallRecord {
     const numbers = this.#numbers;
-    const legs = [...call.members.values()].map((m) => m.leg).sort((a, b) => a.startTs - b.startTs);
+    const legs: CallLeg[] = [];
+    call.members.forEach((m) => legs.push(m.leg));
+    legs.sort((a, b) => a.startTs - b.startTs);
+    const relations = call.relations;
     const derived = (leg: CallLeg) => this.#derived.get(leg.id);
-    // The same users come back for every field of the record: each is numbered once.
-    const numbered = new Map<string, string | null>();
-    const numberOf = (user: string | null): string | null => {
-      if (user === null) return null;
-      let number = numbered.get(user);
-      if (number === undefined) numbered.set(user, number = partyNumber(user, numbers));
-      return number;
-    };
     const party = (leg: CallLeg, side: Side) =>
-      derived(leg)?.party[side] ?? numberOf(leg[side].user);
+      derived(leg)?.party[side] ?? partyNumber(leg[side].user, numbers);
     const realCaller = (leg: CallLeg) => derived(leg)?.realCaller ?? party(leg, "caller");
     const realCallee = (leg: CallLeg) => derived(leg)?.realCallee ?? party(leg, "callee");
     const endedBy = (leg: CallLeg) =>
       leg.endedBy === "caller" || leg.endedBy === "callee" ? party(leg, leg.endedBy) : null;
-    const sideLegs = new Set(
-      call.relations.filter((r) => SIDE_RELATIONS.has(r.relation)).map((r) => r.from),
-    );
-    const main = legs.filter((l) => !sideLegs.has(l.id));
-    const answered = main.filter((l) => l.answerTs !== null).sort((a, b) =>
-      a.answerTs! - b.answerTs!
-    );
-    const ended = main.filter((l) => l.endTs !== null).sort((a, b) => a.endTs! - b.endTs!);
-    const first = main[0] ?? legs[0]!;
+    const main = relations.length === 0 ? legs : mainPath(legs, relations);
     // Along the main path the call moves on by new legs (a transfer, a pickup, a hunt, a
     // B2BUA's second half): the last leg started that was answered is where it ended up.
-    const reached = main.filter((l) => l.answerTs !== null).at(-1);
-    const lastEnded = ended.at(-1);
+    let firstAnswered: CallLeg | undefined;
+    let reached: CallLeg | undefined;
+    let lastEnded: CallLeg | undefined;
+    for (const l of main) {
+      if (l.answerTs !== null) {
+        if (firstAnswered === undefined || l.answerTs < firstAnswered.answerTs!) firstAnswered = l;
+        reached = l;
+      }
+      if (l.endTs !== null && (lastEnded === undefined || l.endTs >= lastEnded.endTs!)) {
+        lastEnded = l;
+      }
+    }
+    const first = main[0] ?? legs[0]!;
+    let endTs: number | null = null;
+    for (const l of legs) if (l.endTs !== null) endTs = Math.max(endTs ?? l.endTs, l.endTs);
 
     const transferred = (l: CallLeg) =>
-      call.relations.some((r) => r.to === l.id && r.relation === "transferred-to");
+      relations.some((r) => r.to === l.id && r.relation === "transferred-to");
     const referring = legs.find((l) => l.refers.length > 0 && transferred(l)) ??
       legs.find((l) => l.refers.length > 0);
     const refer = referring?.refers.findLast((r) => r.status !== null && r.status < 300) ??
       referring?.refers.at(-1);
-    const transferTarget = call.relations.find((r) => r.relation === "transferred-to");
+    const transferTarget = relations.find((r) => r.relation === "transferred-to");
     const targetLeg = transferTarget ? call.members.get(transferTarget.from)?.leg : undefined;
-    const pickupRel = call.relations.find((r) => r.relation === "picked-up-from");
+    const pickupRel = relations.find((r) => r.relation === "picked-up-from");
     const pickupLeg = pickupRel ? call.members.get(pickupRel.from)?.leg : undefined;
     const pickedLeg = pickupRel ? call.members.get(pickupRel.to)?.leg : undefined;
-    const huntIds = new Set(
-      call.relations.filter((r) => r.relation === "next-in-hunt").flatMap((r) => [r.from, r.to]),
-    );
-    const members = call.relations.filter((r) => r.relation === "conference-member");
+    let huntIds: Set<string> | null = null;
+    for (const r of relations) {
+      if (r.relation === "next-in-hunt") (huntIds ??= new Set()).add(r.from).add(r.to);
+    }
+    const members = relations.filter((r) => r.relation === "conference-member");
 
     return {
       id: call.id,
@@ -436,21 +440,17 @@ export class LogicalCalls {
       labels: [...call.labels],
       caller: realCaller(first),
       callee: reached ? realCallee(reached) : realCallee(main.at(-1) ?? first),
-      answeredBy: answered[0] ? realCallee(answered[0]) : null,
+      answeredBy: firstAnswered ? realCallee(firstAnswered) : null,
       hungUpBy: lastEnded ? endedBy(lastEnded) : null,
       startTs: legs[0]!.startTs,
-      answerTs: answered[0]?.answerTs ?? null,
-      endTs: legs.reduce<number | null>(
-        (t, l) => l.endTs === null ? t : Math.max(t ?? l.endTs, l.endTs),
-        null,
-      ),
+      answerTs: firstAnswered?.answerTs ?? null,
+      endTs,
       legs: legs.map((l) => ({
         id: l.id,
         callId: l.callId,
-        relations: call.relations.filter((r) => r.from === l.id).map((r) => ({
-          relation: r.relation,
-          to: r.to,
-        })),
+        relations: relations.length === 0 ? [] : relations.filter((r) => r.from === l.id).map((
+          r,
+        ) => ({ relation: r.relation, to: r.to })),
         state: l.state,
         wire: { caller: l.caller.user, callee: l.callee.user },
         parties: { caller: party(l, "caller"), callee: party(l, "callee") },
@@ -462,15 +462,8 @@ export class LogicalCalls {
         endedBy: endedBy(l),
         record: derived(l)?.record ?? null,
       })),
-      relations: call.relations.map((r) => ({ ...r })),
-      talks: legs.filter((l) => l.answerTs !== null).map((l) => ({
-        from: party(l, "caller"),
-        to: party(l, "callee"),
-        leg: l.id,
-        start: l.answerTs!,
-        end: l.endTs,
-        held: l.holds.map((h) => ({ start: h.start, end: h.end, by: party(l, h.by) })),
-      })),
+      relations: relations.map((r) => ({ ...r })),
+      talks: talksOf(legs, party),
       transfer: refer && referring
         ? {
           kind: refer.replaces ? "attended" : "blind",
@@ -489,7 +482,7 @@ export class LogicalCalls {
           from: party(pickedLeg, "callee"),
         }
         : null,
-      hunt: huntIds.size > 0
+      hunt: huntIds !== null
         ? main.filter((l) => huntIds.has(l.id)).map((l) => ({
           extension: party(l, "callee"),
           result: huntResult(l),
@@ -501,6 +494,33 @@ export class LogicalCalls {
       rules: [...call.rules],
     };
   }
+}
+
+/** The legs of the main path: all but those beside it ({@link SIDE_RELATIONS}). */
+function mainPath(legs: CallLeg[], relations: readonly Relation[]): CallLeg[] {
+  const beside = new Set<string>();
+  for (const r of relations) if (SIDE_RELATIONS.has(r.relation)) beside.add(r.from);
+  return beside.size === 0 ? legs : legs.filter((l) => !beside.has(l.id));
+}
+
+/** Who talked to whom and when: one entry per answered leg. */
+function talksOf(
+  legs: CallLeg[],
+  party: (leg: CallLeg, side: Side) => string | null,
+): LogicalCallRecord["talks"] {
+  const talks: LogicalCallRecord["talks"] = [];
+  for (const l of legs) {
+    if (l.answerTs === null) continue;
+    talks.push({
+      from: party(l, "caller"),
+      to: party(l, "callee"),
+      leg: l.id,
+      start: l.answerTs,
+      end: l.endTs,
+      held: l.holds.map((h) => ({ start: h.start, end: h.end, by: party(l, h.by) })),
+    });
+  }
+  return talks;
 }
 
 function firstStart(call: LogicalCall): number {

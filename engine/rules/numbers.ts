@@ -67,8 +67,15 @@ export function extensionOf(text: string, rules: NumberRules): string | null {
   return m[1] ?? m[0];
 }
 
+/** Numbers already found, per numbering (a site's rules never change once made). */
+const PARTY_NUMBERS = new WeakMap<NumberRules, Map<string, string>>();
+/** Entries of each map in {@link PARTY_NUMBERS} before it starts over. */
+const PARTY_NUMBERS_KEPT = 4096;
+
 /**
  * The number that names a party: its extension when it is one, else its normalized number.
+ * The same users come back on every call of a site: each is worked out once (remembered per
+ * `rules` object, a few thousand at most).
  *
  * @param text A user part, or `null`.
  * @param rules The site's numbering.
@@ -76,5 +83,13 @@ export function extensionOf(text: string, rules: NumberRules): string | null {
  */
 export function partyNumber(text: string | null, rules: NumberRules): string | null {
   if (text === null || text === "") return null;
-  return extensionOf(text, rules) ?? normalizeNumber(text, rules);
+  let known = PARTY_NUMBERS.get(rules);
+  if (known === undefined) PARTY_NUMBERS.set(rules, known = new Map());
+  let number = known.get(text);
+  if (number === undefined) {
+    number = extensionOf(text, rules) ?? normalizeNumber(text, rules);
+    if (known.size >= PARTY_NUMBERS_KEPT) known.clear();
+    known.set(text, number);
+  }
+  return number;
 }

@@ -105,7 +105,7 @@ export class LegView {
   readonly #caller: PartyView;
   readonly #callee: PartyView;
   #headers: Record<string, string> | null = null;
-  #targets: string[] | null = null;
+  #targets: readonly string[] | null = null;
   /** How many attempts `#targets` was made from. */
   #targetsOf = 0;
 
@@ -225,7 +225,7 @@ export class LegView {
       ts: a.ts,
     }));
   }
-  get targets(): string[] {
+  get targets(): readonly string[] {
     // Attempts are only ever added: the list is built again when there are more.
     const attempts = this.#leg.attempts;
     if (this.#targets === null || this.#targetsOf !== attempts.length) {
@@ -234,10 +234,11 @@ export class LegView {
         const target = USER_TARGET.exec(a.requestUri)?.[1] ?? null;
         if (target !== null && targets.at(-1) !== target) targets.push(target);
       }
-      this.#targets = targets;
+      // Frozen: every read shares the one list.
+      this.#targets = Object.freeze(targets);
       this.#targetsOf = attempts.length;
     }
-    return [...this.#targets];
+    return this.#targets;
   }
   get refer(): Record<string, unknown> | null {
     const refer = this.#leg.refers.at(-1);
