@@ -430,97 +430,110 @@ export class RuleEngine {
   ): void {
     useNumberRules(this.#site.numberRules);
     const explaining = this.#explain(leg);
-    // One context for all the rules of the event, and outside explanations the same
-    // object for every event (reset here, cleaned up below): rules run on every call
-    // event, and a fresh context each time was most of what they allocated.
-    const shared = !explaining && !this.#running;
-    const context: Context = shared ? this.#context : Object.create(null);
-    if (shared) {
-      this.#running = true;
-      this.#event.type = type;
-      this.#event.ts = ts;
-      this.#logicalLeg = leg;
-      this.#logicalCache = undefined;
-    } else {
+    if (explaining || this.#running) {
+      // Explanations keep what they read: they get a context of their own.
+      const context: Context = Object.create(null);
       context.event = { type, ts };
       context.logical = leg ? this.#logicalView(this.logical.of(leg)) : null;
+      this.#runRules(rules, context, type, ts, leg, message, explaining);
+      return;
     }
+    // Otherwise every event uses the same context, set up here and cleared after: rules
+    // run on every call event, and a new context each time was most of what they allocated.
+    const context = this.#context;
+    this.#running = true;
+    this.#event.type = type;
+    this.#event.ts = ts;
+    this.#logicalLeg = leg;
+    this.#logicalCache = undefined;
+    try {
+      this.#runRules(rules, context, type, ts, leg, message, false);
+    } finally {
+      for (let r = 0; r < rules.length; r++) {
+        const finds = rules[r]!.find;
+        for (let f = 0; f < finds.length; f++) delete context[finds[f]!.name];
+      }
+      delete context.message;
+      this.#logicalLeg = null;
+      this.#logicalCache = undefined;
+      this.#running = false;
+    }
+  }
+
+  /** Evaluates the rules of one event in order, acting on those that hold. */
+  #runRules(
+    rules: Rule[],
+    context: Context,
+    type: string,
+    ts: number,
+    leg: CallLeg | null,
+    message: SipMessage | null,
+    explaining: boolean,
+  ): void {
     context.site = this.#site.variables;
     const legView = leg ? this.#view(leg) : null;
     context.leg = legView;
     if (message) context.message = messageView(message);
     let previous: Rule | null = null;
-    try {
-      // Indexed loops here and below: this runs on every call event, and iterators allocate.
-      for (let r = 0; r < rules.length; r++) {
-        const rule = rules[r]!;
-        if (previous !== null && previous.find.length > 0) {
-          for (let f = 0; f < previous.find.length; f++) delete context[previous.find[f]!.name];
-          context.leg = legView;
+    // Indexed loops here and below: this runs on every call event, and iterators allocate.
+    for (let r = 0; r < rules.length; r++) {
+      const rule = rules[r]!;
+      // A rule's search names are gone before the next rule.
+      if (previous !== null && previous.find.length > 0) {
+        for (let f = 0; f < previous.find.length; f++) delete context[previous.find[f]!.name];
+        context.leg = legView;
+      }
+      previous = rule;
+      const explanation: Explanation | null = explaining
+        ? {
+          rule: rule.id,
+          where: `${rule.file}:${rule.line}`,
+          event: type,
+          ts,
+          legId: leg?.id ?? null,
+          matched: false,
+          reason: "",
+          values: {},
+          failedClause: null,
+          finds: [],
+          actions: [],
         }
-        previous = rule;
-        const explanation: Explanation | null = explaining
-          ? {
-            rule: rule.id,
-            where: `${rule.file}:${rule.line}`,
-            event: type,
-            ts,
-            legId: leg?.id ?? null,
-            matched: false,
-            reason: "",
-            values: {},
-            failedClause: null,
-            finds: [],
-            actions: [],
-          }
-          : null;
-        if (explanation && rule.when !== null) {
-          for (const name of variablesOf(rule.when)) {
-            explanation.values[name] = summarize(readVariable(context, name));
-          }
+        : null;
+      if (explanation && rule.when !== null) {
+        for (const name of variablesOf(rule.when)) {
+          explanation.values[name] = summarize(readVariable(context, name));
         }
-        const holds = rule.when === null ||
-          (this.#keysHold(rule, context, explanation !== null) &&
-            truthy(this.#evaluate(rule, rule.when, context)));
-        if (!holds) {
-          if (explanation) {
-            explanation.reason = "condition false";
-            explanation.failedClause = this.#whyFalse(rule, rule.when, context);
-            this.explanations.push(explanation);
-          }
-          continue;
-        }
-        const bindings = this.#find(rule, leg, context, explanation);
-        if (bindings.length === 0) {
-          if (explanation) {
-            explanation.reason = "no leg matched a search";
-            this.explanations.push(explanation);
-          }
-          continue;
-        }
-        for (const binding of bindings) this.#act(rule, ts, leg, binding, context, explanation);
-        // What the rule did is seen by the next ones.
-        if (leg && shared) this.#logicalCache = undefined;
-        else if (leg) context.logical = this.#logicalView(this.logical.of(leg));
-        this.fired.set(rule.id, (this.fired.get(rule.id) ?? 0) + 1);
+      }
+      const holds = rule.when === null ||
+        (this.#keysHold(rule, context, explanation !== null) &&
+          truthy(this.#evaluate(rule, rule.when, context)));
+      if (!holds) {
         if (explanation) {
-          explanation.matched = true;
-          explanation.reason = "condition true" +
-            (rule.find.length > 0 ? ", searches matched" : "");
+          explanation.reason = "condition false";
+          explanation.failedClause = this.#whyFalse(rule, rule.when, context);
           this.explanations.push(explanation);
         }
-        if (rule.stop) break;
+        continue;
       }
-    } finally {
-      if (shared) {
-        // The shared context leaves no trace of this event for the next one.
-        const names = previous?.find ?? [];
-        for (let f = 0; f < names.length; f++) delete context[names[f]!.name];
-        if (message) delete context.message;
-        this.#logicalLeg = null;
-        this.#logicalCache = undefined;
-        this.#running = false;
+      const bindings = this.#find(rule, leg, context, explanation);
+      if (bindings.length === 0) {
+        if (explanation) {
+          explanation.reason = "no leg matched a search";
+          this.explanations.push(explanation);
+        }
+        continue;
       }
+      for (const binding of bindings) this.#act(rule, ts, leg, binding, context, explanation);
+      // The next rules see what this one did to the logical call.
+      if (leg && context === this.#context) this.#logicalCache = undefined;
+      else if (leg) context.logical = this.#logicalView(this.logical.of(leg));
+      this.fired.set(rule.id, (this.fired.get(rule.id) ?? 0) + 1);
+      if (explanation) {
+        explanation.matched = true;
+        explanation.reason = "condition true" + (rule.find.length > 0 ? ", searches matched" : "");
+        this.explanations.push(explanation);
+      }
+      if (rule.stop) break;
     }
   }
 
