@@ -44,7 +44,25 @@ export interface ViewSources {
   ): { id: string; scenarios: string[]; relations: { relation: string; to: string }[] };
 }
 
-const USER_TARGET = /^[a-z]+:([^@;?]+)@/i;
+/**
+ * The user part of a request URI (`sip:1001@host` → `1001`), or `null`: what
+ * `/^[a-z]+:([^@;?]+)@/i` captures, read without a match object (it runs for
+ * every attempt of every leg rules look at).
+ */
+export function targetUser(uri: string): string | null {
+  const colon = uri.indexOf(":");
+  if (colon < 1) return null;
+  for (let i = 0; i < colon; i++) {
+    const c = uri.charCodeAt(i) | 0x20;
+    if (c < 0x61 || c > 0x7a) return null;
+  }
+  for (let i = colon + 1; i < uri.length; i++) {
+    const c = uri.charCodeAt(i);
+    if (c === 0x40) return i > colon + 1 ? uri.slice(colon + 1, i) : null; // @
+    if (c === 0x3b || c === 0x3f) return null; // ; ?
+  }
+  return null;
+}
 
 /** A party as rules see it; computed on first read, the tag read live. */
 class PartyView {
@@ -219,7 +237,7 @@ export class LegView {
   }
   get attempts(): Record<string, unknown>[] {
     return this.#leg.attempts.map((a) => ({
-      target: USER_TARGET.exec(a.requestUri)?.[1] ?? null,
+      target: targetUser(a.requestUri),
       status: a.status,
       challenged: a.challenged,
       ts: a.ts,
@@ -231,7 +249,7 @@ export class LegView {
     if (this.#targets === null || this.#targetsOf !== attempts.length) {
       const targets: string[] = [];
       for (const a of attempts) {
-        const target = USER_TARGET.exec(a.requestUri)?.[1] ?? null;
+        const target = targetUser(a.requestUri);
         if (target !== null && targets.at(-1) !== target) targets.push(target);
       }
       // Frozen: every read shares the one list.
