@@ -277,15 +277,13 @@ export class Analyzer {
    */
   records(): ReportLists {
     const c = this.#collector;
-    const watched = <T>(list: RecordList<T>): RecordList<T> => {
-      const walk = () => this.#heapWatched(list);
-      return {
-        get length() {
-          return list.length;
-        },
-        [Symbol.iterator]: walk,
-      };
-    };
+    const heapWatched = <T>(list: Iterable<T>) => this.#heapWatched(list);
+    const watched = <T>(list: RecordList<T>): RecordList<T> => ({
+      get length() {
+        return list.length;
+      },
+      [Symbol.iterator]: () => heapWatched(list),
+    });
     return {
       calls: watched(c?.calls ?? []),
       streams: watched(c?.streams ?? []),

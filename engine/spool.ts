@@ -14,7 +14,7 @@ const ENCODER = new TextEncoder();
  * Spaces per level of the JSON text of spilled records: the report's own
  * indent, so the report copies them as they are instead of parsing them.
  */
-export const SPOOL_INDENT = 2;
+const SPOOL_INDENT = 2;
 /** Ends each spilled record in the file (JSON text never holds a raw U+001E: it is escaped). */
 const RECORD_END = "\x1e\n";
 

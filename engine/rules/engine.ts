@@ -641,7 +641,7 @@ export class RuleEngine {
     const anchor = binding[0]?.startTs ?? this.#now;
     const matched: CallLeg[] = [];
     let candidates = 0;
-    // The candidates are taken first: acting on one must not change the set being walked.
+    // The candidates of the kind the search looks among (in progress, completed, or any).
     const pool: CallLeg[] = [];
     for (const l of source) {
       if (find.among === "any" || (find.among === "recent") === l.completed) pool.push(l);
