@@ -7,7 +7,7 @@
  */
 
 import { parseParams, readQuoted } from "./params.ts";
-import type { NameAddr } from "./types.ts";
+import { type NameAddr, NO_PARAMS } from "./types.ts";
 import { parseSipUri } from "./uri.ts";
 
 function skipSpace(text: string, i: number): number {
@@ -25,7 +25,7 @@ function build(
   rawUri: string,
   paramText: string,
 ): NameAddr {
-  const params = paramText === "" ? new Map<string, string | null>() : parseParams(paramText);
+  const params = paramText === "" ? NO_PARAMS : parseParams(paramText);
   return {
     displayName,
     uri: rawUri === "*" ? null : parseSipUri(rawUri),

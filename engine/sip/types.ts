@@ -4,10 +4,18 @@
  *
  * Header names and parameter names come from the wire and may be hostile
  * (`__proto__`, `constructor`), so every name-keyed collection is a `Map`,
- * never a plain object.
+ * never a plain object. Parameter and URI header maps are read-only: a message
+ * without any shares one empty map ({@link NO_PARAMS}), so nothing may change them.
  *
  * @module
  */
+
+/**
+ * The empty parameter (or URI header) map every URI, name-addr and Via
+ * without any shares: a message has several, and an empty `Map` each cost
+ * more than the rest of most of them.
+ */
+export const NO_PARAMS: ReadonlyMap<string, never> = new Map<string, never>();
 
 /** A SIP, SIPS or TEL URI, split into its parts. */
 export interface SipUri {
@@ -20,9 +28,9 @@ export interface SipUri {
   /** Port, or `null` when not given. */
   port: number | null;
   /** URI parameters (`;transport=udp`, `;lr`), names lower-case; a flag parameter maps to `null`. */
-  params: Map<string, string | null>;
+  params: ReadonlyMap<string, string | null>;
   /** URI headers (`?Replaces=...`), names as written, values unescaped. */
-  headers: Map<string, string>;
+  headers: ReadonlyMap<string, string>;
   /** The URI exactly as written. */
   raw: string;
 }
@@ -36,7 +44,7 @@ export interface NameAddr {
   /** The URI text between `<` and `>` (or the bare addr-spec). */
   rawUri: string;
   /** Header parameters after the URI, names lower-case (`tag`, `expires`, `+sip.instance`). */
-  params: Map<string, string | null>;
+  params: ReadonlyMap<string, string | null>;
   /** The `tag` parameter, or `null`. */
   tag: string | null;
   /** The header value exactly as written. */
@@ -54,7 +62,7 @@ export interface Via {
   /** The `branch` parameter, or `null`. */
   branch: string | null;
   /** Via parameters, names lower-case. */
-  params: Map<string, string | null>;
+  params: ReadonlyMap<string, string | null>;
   /** The value exactly as written. */
   raw: string;
 }

@@ -6,7 +6,7 @@
  */
 
 import { parseParams } from "./params.ts";
-import type { SipUri } from "./types.ts";
+import { NO_PARAMS, type SipUri } from "./types.ts";
 
 const ESCAPE = /%([0-9A-Fa-f]{2})/g;
 
@@ -170,8 +170,8 @@ function parseSipLike(scheme: string, rest: string, raw: string): SipUri | null 
     user,
     host: hostPort.host,
     port: hostPort.port,
-    params: semi < 0 ? new Map() : unescapedParams(hostPart.slice(semi)),
-    headers: question < 0 ? new Map() : parseUriHeaders(rest.slice(question + 1)),
+    params: semi < 0 ? NO_PARAMS : unescapedParams(hostPart.slice(semi)),
+    headers: question < 0 ? NO_PARAMS : parseUriHeaders(rest.slice(question + 1)),
     raw,
   };
 }
@@ -185,8 +185,8 @@ function parseTel(rest: string, raw: string): SipUri | null {
     user: number,
     host: "",
     port: null,
-    params: semi < 0 ? new Map() : unescapedParams(rest.slice(semi)),
-    headers: new Map(),
+    params: semi < 0 ? NO_PARAMS : unescapedParams(rest.slice(semi)),
+    headers: NO_PARAMS,
     raw,
   };
 }
@@ -198,8 +198,8 @@ function parseOther(scheme: string, rest: string, raw: string): SipUri {
     user: null,
     host: "",
     port: null,
-    params: new Map(),
-    headers: new Map(),
+    params: NO_PARAMS,
+    headers: NO_PARAMS,
     raw,
   };
   let authority: string | null = null;

@@ -6,7 +6,7 @@
 
 import { isTokenChar } from "./headers.ts";
 import { parseParams } from "./params.ts";
-import type { Via } from "./types.ts";
+import { NO_PARAMS, type Via } from "./types.ts";
 import { parseHostPort } from "./uri.ts";
 
 function skipSpace(text: string, i: number): number {
@@ -72,7 +72,7 @@ export function parseVia(value: string): Via | null {
     const comment = paramText.lastIndexOf("(");
     if (comment >= 0 && paramText.indexOf('"') < 0) paramText = paramText.slice(0, comment);
   }
-  const params = paramText === "" ? new Map<string, string | null>() : parseParams(paramText);
+  const params = paramText === "" ? NO_PARAMS : parseParams(paramText);
   return {
     transport: (parts[2] ?? "").toUpperCase(),
     host: hostPort.host,
