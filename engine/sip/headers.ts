@@ -129,6 +129,14 @@ export function canonicalHeaderName(name: string): string {
 
 const CANONICAL_CACHE = new Map<string, string>();
 
+/** Whether `String.prototype.trim` removes this UTF-16 code unit (white space or a line end). */
+export function isTrimmed(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 ||
+    c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
 /** Full names of the headers nearly every message carries, by length. */
 const COMMON_BY_LENGTH: string[][] = (() => {
   const byLength: string[][] = [];
@@ -476,7 +484,12 @@ export function parseHeaderBlock(
     }
     if (headers.size >= maxHeaders) return { ok: false, reason: "sip.too-many-headers" };
     pendingName = canonicalHeaderNameAt(text, lineStart, nameEnd);
-    pendingValue = text.slice(colon + 1, lineEnd).trim();
+    // The value without the white space around it: one slice (as `trim()` would cut it).
+    let valueStart = colon + 1;
+    let valueEnd = lineEnd;
+    while (valueStart < valueEnd && isTrimmed(text.charCodeAt(valueStart))) valueStart++;
+    while (valueEnd > valueStart && isTrimmed(text.charCodeAt(valueEnd - 1))) valueEnd--;
+    pendingValue = text.slice(valueStart, valueEnd);
     pendingLength = lineEnd - lineStart;
   }
   flush();

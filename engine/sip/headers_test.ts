@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   canonicalHeaderName,
   canonicalHeaderNameAt,
+  isTrimmed,
   LIST_HEADERS,
   parseHeaderBlock,
   SipHeaders,
@@ -177,5 +178,12 @@ Deno.test("canonicalHeaderNameAt names a header in place as canonicalHeaderName 
       canonicalHeaderName(name),
       name,
     );
+  }
+});
+
+Deno.test("isTrimmed matches what String.prototype.trim removes, for every UTF-16 code unit", () => {
+  for (let c = 0; c < 0x10000; c++) {
+    const ch = String.fromCharCode(c);
+    assert.equal(isTrimmed(c), `${ch}x${ch}`.trim() === "x", `U+${c.toString(16)}`);
   }
 });

@@ -38,6 +38,10 @@ export const MAX_METHOD_LENGTH = 32;
 const LF = 0x0a;
 const CR = 0x0d;
 const DECODER = new TextDecoder();
+/** The body of every message without one (empty: nothing can be written into it). */
+const NO_BODY = new Uint8Array(0);
+/** The parts of every message without a multipart body (frozen). */
+const NO_PARTS: readonly BodyPart[] = Object.freeze([]);
 const SIP_VERSION = "SIP/2.0";
 
 type StartLine =
@@ -270,9 +274,9 @@ function parseUnchecked(bytes: Uint8Array, options: ParseSipOptions): SipParseRe
     }
   }
   const bodyEnd = bodyStart + bodyLength;
-  const body = bodyLength === 0 ? new Uint8Array(0) : bytes.slice(bodyStart, bodyEnd);
+  const body = bodyLength === 0 ? NO_BODY : bytes.slice(bodyStart, bodyEnd);
 
-  let parts: BodyPart[] = [];
+  let parts: readonly BodyPart[] = NO_PARTS;
   if (contentType !== null && contentType.startsWith("multipart/") && body.length > 0) {
     const boundary = multipartBoundary(contentTypeValue ?? "");
     if (boundary === null) warnings.push("multipart-without-boundary");

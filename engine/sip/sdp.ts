@@ -311,7 +311,7 @@ function startsLikeSdp(body: Uint8Array): boolean {
   return body[i] === 0x76 && body[i + 1] === 0x3d;
 }
 
-function findSdpPart(parts: BodyPart[], depth: number): Uint8Array | null {
+function findSdpPart(parts: readonly BodyPart[], depth: number): Uint8Array | null {
   for (const part of parts) {
     if (part.contentType === "application/sdp") return part.body;
     if (part.contentType.startsWith("multipart/") && depth < 3) {

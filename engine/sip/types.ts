@@ -127,7 +127,7 @@ interface SipMessageBase {
   /** The body bytes, exactly as framed. */
   body: Uint8Array;
   /** Parts of a multipart body; empty when the body is not multipart. */
-  parts: BodyPart[];
+  parts: readonly BodyPart[];
   /** Problems the parser tolerated (for example `content-length-mismatch`), as short reasons. */
   warnings: string[];
   /** Size of the whole message in bytes. */
