@@ -61,6 +61,22 @@ function build(
  * ```
  */
 export function parseNameAddr(text: string): NameAddr | null {
+  // The messages of a dialog repeat the same From, To and Contact: the last values parsed are
+  // kept (their fields are read-only, so one object can serve every message that has it).
+  const known = RECENT.get(text);
+  if (known !== undefined) return known;
+  const parsed = parseUncached(text);
+  if (RECENT.size >= RECENT_ENTRIES) RECENT.delete(RECENT.keys().next().value!);
+  RECENT.set(text, parsed);
+  return parsed;
+}
+
+/** Values parsed lately, oldest first. */
+const RECENT = new Map<string, NameAddr | null>();
+/** How many {@link RECENT} keeps. */
+const RECENT_ENTRIES = 512;
+
+function parseUncached(text: string): NameAddr | null {
   const raw = text;
   let i = skipSpace(text, 0);
   if (i >= text.length) return null;

@@ -101,3 +101,23 @@ Deno.test("structurally broken values give null", () => {
   assert.equal(parseNameAddr("<sip:voi18063@sip.cybercity.dk.;tag=00-04092"), null);
   assert.equal(parseNameAddr('"name" sip:a@b'), null);
 });
+
+Deno.test("values parsed again, after many others and hostile ones, give the same answers", () => {
+  const values = Array.from(
+    { length: 1500 },
+    (_, i) => `"User ${i}" <sip:${1000 + i}@10.0.${i >> 8}.${i & 255}>;tag=t${i}`,
+  );
+  values.push("__proto__", "<sip:constructor@host>;__proto__=1", "", "<sip:a@b");
+  const first = values.map((v) =>
+    JSON.stringify(parseNameAddr(v), (_, x) => x instanceof Map ? [...x] : x)
+  );
+  for (let round = 0; round < 2; round++) {
+    values.forEach((v, i) => {
+      const again = JSON.stringify(parseNameAddr(v), (_, x) => x instanceof Map ? [...x] : x);
+      assert.equal(again, first[i], v);
+    });
+  }
+  assert.equal(parseNameAddr(values[7]!)?.uri?.user, "1007");
+  assert.equal(parseNameAddr(values[7]!)?.tag, "t7");
+  assert.equal(parseNameAddr("<sip:a@b"), null);
+});

@@ -20,35 +20,35 @@ export const NO_PARAMS: ReadonlyMap<string, never> = new Map<string, never>();
 /** A SIP, SIPS or TEL URI, split into its parts. */
 export interface SipUri {
   /** Lower-case scheme: `sip`, `sips`, `tel` or another. */
-  scheme: string;
+  readonly scheme: string;
   /** The user part, unescaped (`*8`, `01077141436`, `109Q1427`); `null` when absent. */
-  user: string | null;
+  readonly user: string | null;
   /** Host name or address; IPv6 without brackets; empty for `tel:`. */
-  host: string;
+  readonly host: string;
   /** Port, or `null` when not given. */
-  port: number | null;
+  readonly port: number | null;
   /** URI parameters (`;transport=udp`, `;lr`), names lower-case; a flag parameter maps to `null`. */
-  params: ReadonlyMap<string, string | null>;
+  readonly params: ReadonlyMap<string, string | null>;
   /** URI headers (`?Replaces=...`), names as written, values unescaped. */
-  headers: ReadonlyMap<string, string>;
+  readonly headers: ReadonlyMap<string, string>;
   /** The URI exactly as written. */
-  raw: string;
+  readonly raw: string;
 }
 
 /** A `name-addr` or `addr-spec` with header parameters: From, To, Contact, Refer-To, ... */
 export interface NameAddr {
   /** Display name, unquoted and unescaped (`07086661427,1427`); `null` when absent. */
-  displayName: string | null;
+  readonly displayName: string | null;
   /** The parsed URI, or `null` when it could not be parsed (see `rawUri`). */
-  uri: SipUri | null;
+  readonly uri: SipUri | null;
   /** The URI text between `<` and `>` (or the bare addr-spec). */
-  rawUri: string;
+  readonly rawUri: string;
   /** Header parameters after the URI, names lower-case (`tag`, `expires`, `+sip.instance`). */
-  params: ReadonlyMap<string, string | null>;
+  readonly params: ReadonlyMap<string, string | null>;
   /** The `tag` parameter, or `null`. */
-  tag: string | null;
+  readonly tag: string | null;
   /** The header value exactly as written. */
-  raw: string;
+  readonly raw: string;
 }
 
 /** One Via header value. */

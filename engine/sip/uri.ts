@@ -193,15 +193,9 @@ function parseTel(rest: string, raw: string): SipUri | null {
 
 /** Other schemes: `scheme://[user@]host[:port]...` or `scheme:user@host`; otherwise opaque. */
 function parseOther(scheme: string, rest: string, raw: string): SipUri {
-  const uri: SipUri = {
-    scheme,
-    user: null,
-    host: "",
-    port: null,
-    params: NO_PARAMS,
-    headers: NO_PARAMS,
-    raw,
-  };
+  let user: string | null = null;
+  let host = "";
+  let port: number | null = null;
   let authority: string | null = null;
   if (rest.startsWith("//")) {
     const body = rest.slice(2);
@@ -215,12 +209,12 @@ function parseOther(scheme: string, rest: string, raw: string): SipUri {
     const at = authority.lastIndexOf("@");
     const hostPort = parseHostPort(at < 0 ? authority : authority.slice(at + 1));
     if (hostPort !== null) {
-      uri.host = hostPort.host;
-      uri.port = hostPort.port;
-      if (at >= 0) uri.user = unescapePercent(authority.slice(0, at));
+      host = hostPort.host;
+      port = hostPort.port;
+      if (at >= 0) user = unescapePercent(authority.slice(0, at));
     }
   }
-  return uri;
+  return { scheme, user, host, port, params: NO_PARAMS, headers: NO_PARAMS, raw };
 }
 
 /**
