@@ -88,7 +88,17 @@ export interface SdpSummary {
 }
 
 const DECODER = new TextDecoder();
-const SDP_LINE = /^([a-z])=(.*)$/;
+/**
+ * Whether `text[from, to)` holds U+2028 or U+2029: a line holding one is not taken as an SDP
+ * line (as `/^([a-z])=(.*)$/` would not match it).
+ */
+function hasLineSeparator(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2028 || c === 0x2029) return true;
+  }
+  return false;
+}
 const DIRECTIONS: ReadonlySet<string> = new Set(["sendrecv", "sendonly", "recvonly", "inactive"]);
 
 function toDirection(value: unknown): SdpDirection | null {
@@ -211,13 +221,20 @@ function summarize(text: string): SdpSummary | null {
   const mediaLines: (MediaLine | null)[] = [];
   let rawOrigin: string | null = null;
   let sawVersion = false;
-  for (const line of text.split(/\r\n|\r|\n/)) {
-    const match = SDP_LINE.exec(line);
-    if (match === null) continue;
-    const [, type, content = ""] = match;
-    if (type === "m") mediaLines.push(parseMediaLine(content));
-    else if (type === "v") sawVersion = true;
-    else if (type === "o" && rawOrigin === null && mediaLines.length === 0) rawOrigin = content;
+  // Lines end at CR LF, CR or LF; only v=, o= and m= lines matter here, so the others are
+  // stepped over without a string or a match each.
+  const length = text.length;
+  for (let pos = 0; pos <= length;) {
+    let end = pos;
+    while (end < length && text.charCodeAt(end) !== 0x0a && text.charCodeAt(end) !== 0x0d) end++;
+    const type = end - pos >= 2 && text.charCodeAt(pos + 1) === 0x3d ? text.charCodeAt(pos) : 0;
+    if ((type === 0x6d || type === 0x76 || type === 0x6f) && !hasLineSeparator(text, pos, end)) {
+      if (type === 0x6d) mediaLines.push(parseMediaLine(text.slice(pos + 2, end)));
+      else if (type === 0x76) sawVersion = true;
+      else if (rawOrigin === null && mediaLines.length === 0) rawOrigin = text.slice(pos + 2, end);
+    }
+    if (end === length) break;
+    pos = end + (text.charCodeAt(end) === 0x0d && text.charCodeAt(end + 1) === 0x0a ? 2 : 1);
   }
   if (!sawVersion && mediaLines.length === 0) return null;
 

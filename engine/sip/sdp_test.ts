@@ -245,3 +245,59 @@ Deno.test("many formats and rtpmaps stay linear", () => {
   assert.equal(s?.media[0]?.payloads.find((p) => p.payloadType === 5)?.encodingName, "x");
   assert.ok(elapsed < 1000, `${elapsed} ms`);
 });
+
+Deno.test("lines end at CR LF, CR or LF; only well-formed v= and m= lines count", () => {
+  // What the summary must find, read the plain way: split the lines, match each one.
+  const expected = (text: string) => {
+    const media: string[] = [];
+    let version = false;
+    for (const line of text.split(/\r\n|\r|\n/)) {
+      const m = /^([a-z])=(.*)$/.exec(line);
+      if (m === null) continue;
+      if (m[1] === "m") media.push(m[2]!.trim().split(/[ \t]+/)[1]!);
+      else if (m[1] === "v") version = true;
+    }
+    return { media, version };
+  };
+  const random = (() => {
+    let x = 12345;
+    return () => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+  })();
+  const ends = ["\r\n", "\n", "\r", "\n\r", "\r\r\n"];
+  const pieces = [
+    "v=0",
+    "o=- 1 2 IN IP4 10.0.0.9",
+    "o=- 1 2 IN IP4 10.0.\u20280.8",
+    "s=-",
+    "c=IN IP4 10.0.0.1",
+    "t=0 0",
+    "m=audio 4000 RTP/AVP 0",
+    "m=audio 4002\u2029 RTP/AVP 8",
+    "M=audio 4004 RTP/AVP 0",
+    "m=video 5000 RTP/AVP 96",
+    " m=audio 4006 RTP/AVP 0",
+    "a=sendonly",
+    "",
+    "m=",
+    "x",
+  ];
+  for (let n = 0; n < 500; n++) {
+    let text = "";
+    const count = 1 + Math.floor(random() * 12);
+    for (let i = 0; i < count; i++) {
+      text += pieces[Math.floor(random() * pieces.length)]!;
+      if (i < count - 1 || random() < 0.5) text += ends[Math.floor(random() * ends.length)]!;
+    }
+    const want = expected(text);
+    const got = parseSdp(text);
+    if (!want.version && want.media.length === 0) {
+      assert.equal(got, null, JSON.stringify(text));
+      continue;
+    }
+    assert.deepEqual(
+      got?.media.map((m) => String(m.port)),
+      want.media.filter((p) => /^\d+$/.test(p)),
+      JSON.stringify(text),
+    );
+  }
+});
