@@ -6,8 +6,9 @@
  * each in its own process for an honest peak-memory figure; where installed,
  * `tcpdump -r FILE -w /dev/null` and tshark's SIP and RTP statistics on the
  * same file; what the rules cost, the same frames going to an analyzer with
- * and one without them (when both analyses are among the modes); the time
- * from start to the first output of `analyze` on a small
+ * and one without them (when both analyses are among the modes); the SIP
+ * parser alone on the capture's messages (time, bytes allocated and kept per
+ * message); the time from start to the first output of `analyze` on a small
  * bundled capture; and with `--flat`, the peak memory of the full analysis of
  * a capture ten times longer with the same concurrency.
  *
@@ -21,7 +22,7 @@
 
 import { parseArgs } from "node:util";
 import { writeBenchCapture } from "../tools/synth/bench_capture.ts";
-import type { Measurement, RulesCost } from "./measure.ts";
+import type { Measurement, RulesCost, SipParseCost } from "./measure.ts";
 
 const OUT = new URL("./out/", import.meta.url).pathname;
 const MEASURE = new URL("./measure.ts", import.meta.url).pathname;
@@ -214,6 +215,15 @@ results.rulesCost = pairedRules;
 const start = await startToOutput();
 results.startToOutput = start;
 
+/** The SIP parser alone on the capture's messages (see measureSipParse). */
+async function sipParse(): Promise<SipParseCost> {
+  const r = await run(Deno.execPath(), ["run", "-A", ...V8_FLAGS, MEASURE, "sip-parse", file]);
+  if (r.code !== 0) throw new Error(`sip-parse failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+}
+const sip = await sipParse();
+results.sipParse = sip;
+
 let flat: { capture: string; measurement: Measurement } | null = null;
 if (values.flat) {
   const long = await benchCapture(calls * 10);
@@ -268,6 +278,11 @@ if (analyze && flat) {
     }`,
   );
 }
+console.log(
+  `SIP parser alone (${sip.messages} messages, warm): ${sip.microsPerMessage.toFixed(2)} µs a ` +
+    `message, ${(sip.allocatedBytesPerMessage / 1024).toFixed(1)} KB allocated and ` +
+    `${(sip.keptBytesPerMessage / 1024).toFixed(1)} KB kept per message`,
+);
 console.log(
   `start to first output (analyze ${SMALL_CAPTURE.split("/").pop()}): ` +
     `${(start.firstOutput * 1000).toFixed(0)} ms (exit after ${(start.exit * 1000).toFixed(0)} ms)`,

@@ -11,6 +11,9 @@
  * removed afterwards), `analyze-export` (`analyze` with the JSON, CSV and SQLite
  * exports written to such a directory).
  *
+ * `deno run -A --v8-flags=--expose-gc bench/measure.ts sip-parse FILE` measures the SIP
+ * parser alone on the capture's messages ({@linkcode measureSipParse}).
+ *
  * `deno run -A bench/measure.ts rules-cost FILE [--control]` measures instead what the
  * rules cost, with and without them on the same frames at the same moments
  * ({@linkcode measureRulesCost}; `--control`: both without, to see the method's error).
@@ -29,6 +32,9 @@ import { Frame } from "../engine/capture/frame.ts";
 import { PacketDecoder } from "../engine/decode/decoder.ts";
 import { loadRules } from "../engine/rules/rule_set.ts";
 import { loadSite } from "../engine/rules/site.ts";
+import { IP_PROTO_UDP } from "../engine/decode/packet.ts";
+import { looksLikeSip } from "../engine/sip/detect.ts";
+import { parseSipMessage } from "../engine/sip/parse.ts";
 
 /** Result of one measurement. */
 export interface Measurement {
@@ -296,7 +302,81 @@ export async function measureRulesCost(
   };
 }
 
-if (import.meta.main && Deno.args[0] === "rules-cost") {
+/** What parsing the SIP messages of a capture costs, warm and on its own. */
+export interface SipParseCost {
+  /** SIP messages found (in UDP datagrams). */
+  messages: number;
+  /** Best time per message over the rounds, µs. */
+  microsPerMessage: number;
+  /** Bytes allocated per message, garbage included (median over batches of messages). */
+  allocatedBytesPerMessage: number;
+  /** Bytes still held per message when every parsed message is kept (0 without `--expose-gc`). */
+  keptBytesPerMessage: number;
+}
+
+/**
+ * Parses every SIP message of a capture again and again: time per message (best of
+ * `rounds`), bytes allocated per message (the heap's growth over batches of 256 messages,
+ * median: a batch with a collection in it shrinks the heap instead) and bytes kept per
+ * message (every result kept, after full collections; needs `--expose-gc`).
+ */
+export async function measureSipParse(file: string, rounds = 20): Promise<SipParseCost> {
+  const messages: Uint8Array[] = [];
+  const decoder = new PacketDecoder({
+    onPacket: (p) => {
+      const length = p.payloadEnd - p.payloadStart;
+      if (p.protocol !== IP_PROTO_UDP || !looksLikeSip(p.bytes, p.payloadStart, length)) return;
+      messages.push(p.bytes.slice(p.payloadStart, p.payloadEnd));
+    },
+    onAnomaly: () => {},
+  });
+  const opened = await openCapture(file);
+  try {
+    await opened.source.run({ onFrame: (f) => decoder.decode(f) });
+  } finally {
+    opened.close();
+  }
+  if (messages.length === 0) throw new Error("no SIP message in the capture");
+  let best = Infinity;
+  for (let round = 0; round < rounds; round++) {
+    const start = performance.now();
+    for (const m of messages) parseSipMessage(m);
+    best = Math.min(best, (performance.now() - start) * 1000 / messages.length);
+  }
+  const heapUsed = () => Deno.memoryUsage().heapUsed;
+  const batch = 256;
+  const growth: number[] = [];
+  for (let at = 0; at + batch <= messages.length; at += batch) {
+    const before = heapUsed();
+    for (let i = at; i < at + batch; i++) parseSipMessage(messages[i]!);
+    growth.push((heapUsed() - before) / batch);
+  }
+  growth.sort((a, b) => a - b);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let kept = 0;
+  if (gc) {
+    gc();
+    const before = heapUsed();
+    const results = messages.map((m) => parseSipMessage(m));
+    gc();
+    kept = (heapUsed() - before) / results.length;
+  }
+  return {
+    messages: messages.length,
+    microsPerMessage: best,
+    allocatedBytesPerMessage: growth[growth.length >> 1] ?? 0,
+    keptBytesPerMessage: kept,
+  };
+}
+
+if (import.meta.main && Deno.args[0] === "sip-parse") {
+  const file = Deno.args[1];
+  if (!file) {
+    console.error("usage: measure.ts sip-parse FILE");
+    Deno.exit(2);
+  }
+  console.log(JSON.stringify(await measureSipParse(file)));
+} else if (import.meta.main && Deno.args[0] === "rules-cost") {
   const [, file, flag] = Deno.args;
   if (!file || (flag !== undefined && flag !== "--control")) {
     console.error("usage: measure.ts rules-cost FILE [--control]");
