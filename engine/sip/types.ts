@@ -4,8 +4,10 @@
  *
  * Header names and parameter names come from the wire and may be hostile
  * (`__proto__`, `constructor`), so every name-keyed collection is a `Map`,
- * never a plain object. Parameter and URI header maps are read-only: a message
- * without any shares one empty map ({@link NO_PARAMS}), so nothing may change them.
+ * never a plain object. URIs, name-addrs and parameter maps are read-only: values
+ * without parameters share one empty map ({@link NO_PARAMS}) and a name-addr seen
+ * again is the same object (`parseNameAddr` keeps the last few hundred), so nothing
+ * may change them.
  *
  * @module
  */
