@@ -185,8 +185,8 @@ export class Analyzer {
   onFrame(frame: Frame): void {
     const c = this.#counters;
     c.linkTypes.add(frame.linkType);
-    if (c.firstTs === null || frame.ts < c.firstTs) c.firstTs = frame.ts;
-    if (c.lastTs === null || frame.ts > c.lastTs) c.lastTs = frame.ts;
+    if (frame.ts < c.firstTs) c.firstTs = frame.ts;
+    if (frame.ts > c.lastTs) c.lastTs = frame.ts;
     this.#frame = frame.number;
     this.#ts = frame.ts;
     this.#currentFrame = frame;
@@ -350,10 +350,7 @@ export class Analyzer {
     const ipEnd = s + 14 + total;
     const udpLength = (b[s + 38]! << 8) | b[s + 39]!;
     if (total < 28 || ipEnd > frame.end || udpLength !== total - 20) return false;
-    const src = ((b[s + 26]! << 24) | (b[s + 27]! << 16) | (b[s + 28]! << 8) | b[s + 29]!) >>> 0;
-    const dst = ((b[s + 30]! << 24) | (b[s + 31]! << 16) | (b[s + 32]! << 8) | b[s + 33]!) >>> 0;
-    const ports = (((b[s + 34]! << 8) | b[s + 35]!) << 16) | ((b[s + 36]! << 8) | b[s + 37]!);
-    if (!this.media.fastRtp(frame.ts, src, dst, ports, b, s + 42, ipEnd)) return false;
+    if (!this.media.fastRtp(frame, b, s + 14, ipEnd)) return false;
     this.#counters.udp++;
     this.#decoder.counters.ipv4++;
     return true;

@@ -196,10 +196,13 @@ export class SummaryCounters {
   registrationsFailed = 0;
   /** Anomalies per reason. */
   readonly anomalies = new Counter<string>();
-  /** First frame time. */
-  firstTs: number | null = null;
-  /** Last frame time. */
-  lastTs: number | null = null;
+  /**
+   * First frame time (`Infinity` before any). Numbers only, never `null`: updated on every
+   * frame, a field that can hold `null` would box each new time.
+   */
+  firstTs = Infinity;
+  /** Last frame time (`-Infinity` before any); see {@link SummaryCounters.firstTs}. */
+  lastTs = -Infinity;
   /**
    * Builds the JSON form.
    *
@@ -220,8 +223,8 @@ export class SummaryCounters {
     for (const [status, n] of this.responses) responses.add(String(status), n);
     return {
       inputs: this.inputs,
-      firstTs: this.firstTs,
-      lastTs: this.lastTs,
+      firstTs: Number.isFinite(this.firstTs) ? this.firstTs : null,
+      lastTs: Number.isFinite(this.lastTs) ? this.lastTs : null,
       packets: {
         total: this.linkTypes.total(),
         byLinkType: byLinkType.toObject(),

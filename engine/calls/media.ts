@@ -222,27 +222,25 @@ export class MediaTracker {
    * for such a packet, without a decoded packet object; returns `false`
    * (doing nothing) for anything else, which then takes the general path.
    *
-   * @param ts Capture time.
-   * @param src Source IPv4 address.
-   * @param dst Destination IPv4 address.
-   * @param ports Source port × 65536 + destination port.
-   * @param b Buffer holding the UDP payload at `[s, e)`.
-   * @param s First payload byte.
+   * Addresses, ports and time are read here rather than passed in: numbers past the
+   * small-integer range (most addresses, port pairs, any time) would be boxed for every
+   * packet on the way.
+   *
+   * @param clock Where the capture time is (the frame).
+   * @param b Buffer holding a 20-byte IPv4 header at `ip`, its UDP header and payload up to `e`.
+   * @param ip First byte of the IPv4 header.
    * @param e One past the last payload byte.
    * @returns Whether the packet was handled.
    */
-  fastRtp(
-    ts: number,
-    src: number,
-    dst: number,
-    ports: number,
-    b: Uint8Array,
-    s: number,
-    e: number,
-  ): boolean {
+  fastRtp(clock: { readonly ts: number }, b: Uint8Array, ip: number, e: number): boolean {
+    const ts = clock.ts;
+    const s = ip + 28;
     if (e - s < 12 || (b[s]! & 0xc0) !== 0x80 || ts - this.#lastSweep >= 5) return false;
     const second = b[s + 1]!;
     if (second >= 192 && second <= 223) return false; // RTCP
+    const src = (b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!;
+    const dst = (b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!;
+    const ports = (b[ip + 20]! << 24) | (b[ip + 21]! << 16) | (b[ip + 22]! << 8) | b[ip + 23]!;
     const flow = this.#v4.get(src, dst, ports, 4);
     if (flow === undefined || flow.kind !== RTP) return false;
     flow.lastTs = ts;
