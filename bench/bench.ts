@@ -8,7 +8,8 @@
  * same file; what the rules cost, the same frames going to an analyzer with
  * and one without them (when both analyses are among the modes); the SIP
  * parser alone on the capture's messages (time, bytes allocated and kept per
- * message); the time from start to the first output of `analyze` on a small
+ * message); the bytes the analysis allocates per packet, without and with the
+ * rules; the time from start to the first output of `analyze` on a small
  * bundled capture; and with `--flat`, the peak memory of the full analysis of
  * a capture ten times longer with the same concurrency.
  *
@@ -22,7 +23,12 @@
 
 import { parseArgs } from "node:util";
 import { writeBenchCapture } from "../tools/synth/bench_capture.ts";
-import type { Measurement, RulesCost, SipParseCost } from "./measure.ts";
+import {
+  type Measurement,
+  NO_COLLECTION_FLAGS,
+  type RulesCost,
+  type SipParseCost,
+} from "./measure.ts";
 
 const OUT = new URL("./out/", import.meta.url).pathname;
 const MEASURE = new URL("./measure.ts", import.meta.url).pathname;
@@ -224,6 +230,23 @@ async function sipParse(): Promise<SipParseCost> {
 const sip = await sipParse();
 results.sipParse = sip;
 
+/** Bytes the analysis allocates per frame (see measureAllocation). */
+async function allocation(withRules: boolean): Promise<number> {
+  const r = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    NO_COLLECTION_FLAGS,
+    MEASURE,
+    "allocation",
+    file,
+    ...(withRules ? [] : ["--no-rules"]),
+  ]);
+  if (r.code !== 0) throw new Error(`allocation failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!).bytesPerPacket;
+}
+const allocated = { withRules: await allocation(true), withoutRules: await allocation(false) };
+results.allocated = allocated;
+
 let flat: { capture: string; measurement: Measurement } | null = null;
 if (values.flat) {
   const long = await benchCapture(calls * 10);
@@ -278,6 +301,10 @@ if (analyze && flat) {
     }`,
   );
 }
+console.log(
+  `allocated per packet: ${allocated.withoutRules.toFixed(1)} bytes without rules, ` +
+    `${allocated.withRules.toFixed(1)} with them`,
+);
 console.log(
   `SIP parser alone (${sip.messages} messages, warm): ${sip.microsPerMessage.toFixed(2)} µs a ` +
     `message, ${(sip.allocatedBytesPerMessage / 1024).toFixed(1)} KB allocated and ` +

@@ -11,6 +11,10 @@
  * removed afterwards), `analyze-export` (`analyze` with the JSON, CSV and SQLite
  * exports written to such a directory).
  *
+ * `deno run -A --v8-flags=--min-semi-space-size=512,--max-semi-space-size=512 bench/measure.ts
+ * allocation FILE [--no-rules]` gives the bytes the analysis allocates per frame
+ * ({@linkcode measureAllocation}).
+ *
  * `deno run -A --v8-flags=--expose-gc bench/measure.ts sip-parse FILE` measures the SIP
  * parser alone on the capture's messages ({@linkcode measureSipParse}).
  *
@@ -369,7 +373,78 @@ export async function measureSipParse(file: string, rounds = 20): Promise<SipPar
   };
 }
 
-if (import.meta.main && Deno.args[0] === "sip-parse") {
+/** V8 flags that keep the young generation from being collected during {@link measureAllocation}. */
+export const NO_COLLECTION_FLAGS = "--v8-flags=--min-semi-space-size=512,--max-semi-space-size=512";
+
+/** Frames between two looks at the heap in {@link measureAllocation}. */
+const ALLOCATION_INTERVAL_FRAMES = 4096;
+
+/**
+ * Bytes the analysis allocates per frame (garbage included), from the heap's growth:
+ * meaningful when the young generation is not collected during the run (run it with
+ * {@link NO_COLLECTION_FLAGS}). The heap is looked at every few thousand frames
+ * ({@link ALLOCATION_INTERVAL_FRAMES} by default); an interval in which it shrank (an old-space
+ * collection) is left out, and the measure refused when that is more than a tenth of them.
+ * Not a speed, but the steadiest figure this machine gives: what the collector must sweep.
+ *
+ * @param file The capture.
+ * @param withRules Whether the shipped rules are loaded.
+ * @param intervalFrames Frames between two looks at the heap.
+ * @returns Frames, bytes allocated per frame, and intervals left out.
+ */
+export async function measureAllocation(
+  file: string,
+  withRules: boolean,
+  intervalFrames = ALLOCATION_INTERVAL_FRAMES,
+): Promise<{ packets: number; bytesPerPacket: number; intervalsLeftOut: number }> {
+  let rules;
+  if (withRules) {
+    const site = (await loadSite()).site;
+    rules = { rules: (await loadRules([], site)).rules, site };
+  }
+  const analyzer = new Analyzer({ rules });
+  const heapUsed = () => Deno.memoryUsage().heapUsed;
+  const opened = await openCapture(file);
+  let packets = 0;
+  let last = heapUsed();
+  let grown = 0;
+  let intervals = 0;
+  let leftOut = 0;
+  try {
+    await opened.source.run({
+      onFrame: (f) => {
+        analyzer.onFrame(f);
+        if (++packets % intervalFrames !== 0) return;
+        const now = heapUsed();
+        intervals++;
+        if (now >= last) grown += now - last;
+        else leftOut++;
+        last = now;
+      },
+    });
+  } finally {
+    opened.close();
+    analyzer.dispose();
+  }
+  if (intervals === 0 || leftOut * 10 > intervals) {
+    throw new Error(
+      `collections ran in ${leftOut} of ${intervals} intervals: run with ${NO_COLLECTION_FLAGS}`,
+    );
+  }
+  const counted = (intervals - leftOut) * intervalFrames;
+  return { packets, bytesPerPacket: grown / counted, intervalsLeftOut: leftOut };
+}
+
+if (import.meta.main && Deno.args[0] === "allocation") {
+  const [, file, flag] = Deno.args;
+  if (!file || (flag !== undefined && flag !== "--no-rules")) {
+    console.error(
+      `usage: deno run -A ${NO_COLLECTION_FLAGS} measure.ts allocation FILE [--no-rules]`,
+    );
+    Deno.exit(2);
+  }
+  console.log(JSON.stringify(await measureAllocation(file, flag !== "--no-rules")));
+} else if (import.meta.main && Deno.args[0] === "sip-parse") {
   const file = Deno.args[1];
   if (!file) {
     console.error("usage: measure.ts sip-parse FILE");
