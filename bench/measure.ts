@@ -34,8 +34,8 @@ import { Analyzer } from "../engine/analyzer.ts";
 import { openCapture } from "../engine/capture/open.ts";
 import { Frame } from "../engine/capture/frame.ts";
 import { PacketDecoder } from "../engine/decode/decoder.ts";
-import { loadRules } from "../engine/rules/rule_set.ts";
-import { loadSite } from "../engine/rules/site.ts";
+import { loadRules, type Rule } from "../engine/rules/rule_set.ts";
+import { loadSite, type Site } from "../engine/rules/site.ts";
 import { IP_PROTO_UDP } from "../engine/decode/packet.ts";
 import { looksLikeSip } from "../engine/sip/detect.ts";
 import { parseSipMessage } from "../engine/sip/parse.ts";
@@ -67,6 +67,22 @@ export function peakResidentMB(): number {
   }
 }
 
+/** The shipped site file and rules, loaded as `analyze` loads them. */
+async function shippedRules(): Promise<{ rules: Rule[]; site: Site }> {
+  const site = (await loadSite()).site;
+  return { rules: (await loadRules([], site)).rules, site };
+}
+
+/** Hands every frame of a capture to `onFrame`, then closes it (also when that throws). */
+async function forEachFrame(file: string, onFrame: (frame: Frame) => void): Promise<void> {
+  const opened = await openCapture(file);
+  try {
+    await opened.source.run({ onFrame });
+  } finally {
+    opened.close();
+  }
+}
+
 /** Writes a finished analyzer's JSON report to /dev/null, the way `analyze --json` writes it. */
 function writeReportToNull(analyzer: Analyzer): void {
   const out = Deno.openSync("/dev/null", { write: true });
@@ -88,25 +104,17 @@ export async function measure(
   const c0 = cpuUsage();
   let packets = 0;
   if (mode === "read" || mode === "decode") {
-    const opened = await openCapture(file);
     let payloads = 0;
     const decoder = new PacketDecoder({ onPacket: () => payloads++, onAnomaly: () => {} });
     const decode = mode === "decode";
-    await opened.source.run({
-      onFrame: (f) => {
-        packets++;
-        if (decode) decoder.decode(f);
-      },
+    await forEachFrame(file, (f) => {
+      packets++;
+      if (decode) decoder.decode(f);
     });
-    opened.close();
     if (decode && payloads === 0) throw new Error("nothing decoded");
   } else if (mode.startsWith("analyze")) {
-    let rules;
-    let site = null;
-    if (mode !== "analyze-no-rules") {
-      site = (await loadSite()).site;
-      rules = { rules: (await loadRules([], site)).rules, site };
-    }
+    const rules = mode === "analyze-no-rules" ? undefined : await shippedRules();
+    const site = rules?.site ?? null;
     const analyzer = new Analyzer({ rules });
     const work = mode === "analyze-record" || mode === "analyze-export"
       ? await Deno.makeTempDir({ dir: workParent, prefix: ".measure-" })
@@ -205,8 +213,7 @@ export async function measureRulesCost(
 ): Promise<RulesCost> {
   const { control = false, warmUp = WARM_UP_CAPTURE } = options;
   const t0 = performance.now();
-  const site = (await loadSite()).site;
-  const rules = { rules: (await loadRules([], site)).rules, site };
+  const rules = await shippedRules();
   const loadSeconds = (performance.now() - t0) / 1000;
   if (warmUp !== null) {
     for (const analyzer of [new Analyzer({ rules }), new Analyzer()]) {
@@ -259,36 +266,29 @@ export async function measureRulesCost(
     meta.length = 0;
     used = 0;
   };
-  const opened = await openCapture(file);
   let packets = 0;
-  try {
-    await opened.source.run({
-      onFrame: (f) => {
-        packets++;
-        const length = f.end - f.start;
-        if (used + length > bytes.length) {
-          flush();
-          if (length > bytes.length) bytes = new Uint8Array(length * 2);
-        }
-        bytes.set(f.bytes.subarray(f.start, f.end), used);
-        meta.push({
-          start: used,
-          end: used + length,
-          ts: f.ts,
-          linkType: f.linkType,
-          origLen: f.origLen,
-          number: f.number,
-          offset: f.offset,
-          interfaceId: f.interfaceId,
-        });
-        used += length;
-        if (meta.length === PAIRED_BLOCK_FRAMES) flush();
-      },
+  await forEachFrame(file, (f) => {
+    packets++;
+    const length = f.end - f.start;
+    if (used + length > bytes.length) {
+      flush();
+      if (length > bytes.length) bytes = new Uint8Array(length * 2);
+    }
+    bytes.set(f.bytes.subarray(f.start, f.end), used);
+    meta.push({
+      start: used,
+      end: used + length,
+      ts: f.ts,
+      linkType: f.linkType,
+      origLen: f.origLen,
+      number: f.number,
+      offset: f.offset,
+      interfaceId: f.interfaceId,
     });
-    flush();
-  } finally {
-    opened.close();
-  }
+    used += length;
+    if (meta.length === PAIRED_BLOCK_FRAMES) flush();
+  });
+  flush();
   for (const [which, analyzer] of analyzers.entries()) {
     const start = performance.now();
     analyzer.finish();
@@ -334,12 +334,7 @@ export async function measureSipParse(file: string, rounds = 20): Promise<SipPar
     },
     onAnomaly: () => {},
   });
-  const opened = await openCapture(file);
-  try {
-    await opened.source.run({ onFrame: (f) => decoder.decode(f) });
-  } finally {
-    opened.close();
-  }
+  await forEachFrame(file, (f) => decoder.decode(f));
   if (messages.length === 0) throw new Error("no SIP message in the capture");
   let best = Infinity;
   for (let round = 0; round < rounds; round++) {
@@ -397,33 +392,24 @@ export async function measureAllocation(
   withRules: boolean,
   intervalFrames = ALLOCATION_INTERVAL_FRAMES,
 ): Promise<{ packets: number; bytesPerPacket: number; intervalsLeftOut: number }> {
-  let rules;
-  if (withRules) {
-    const site = (await loadSite()).site;
-    rules = { rules: (await loadRules([], site)).rules, site };
-  }
-  const analyzer = new Analyzer({ rules });
+  const analyzer = new Analyzer({ rules: withRules ? await shippedRules() : undefined });
   const heapUsed = () => Deno.memoryUsage().heapUsed;
-  const opened = await openCapture(file);
   let packets = 0;
   let last = heapUsed();
   let grown = 0;
   let intervals = 0;
   let leftOut = 0;
   try {
-    await opened.source.run({
-      onFrame: (f) => {
-        analyzer.onFrame(f);
-        if (++packets % intervalFrames !== 0) return;
-        const now = heapUsed();
-        intervals++;
-        if (now >= last) grown += now - last;
-        else leftOut++;
-        last = now;
-      },
+    await forEachFrame(file, (f) => {
+      analyzer.onFrame(f);
+      if (++packets % intervalFrames !== 0) return;
+      const now = heapUsed();
+      intervals++;
+      if (now >= last) grown += now - last;
+      else leftOut++;
+      last = now;
     });
   } finally {
-    opened.close();
     analyzer.dispose();
   }
   if (intervals === 0 || leftOut * 10 > intervals) {
