@@ -28,6 +28,7 @@ import {
   type CustomOperator,
 } from "./compiled_logic.ts";
 import { extensionOf, normalizeNumber, type NumberRules } from "./numbers.ts";
+import { RecentValues } from "../recent_values.ts";
 
 /** A json-logic expression. */
 export type Logic = unknown;
@@ -102,7 +103,7 @@ export interface HeaderSource {
 }
 
 let numberRules: NumberRules = { extensionPattern: null, countryCode: null, trunkPrefix: "0" };
-const regexCache = new Map<string, RegExp | null>();
+const regexCache = new RecentValues<string, RegExp | null>(1000);
 
 function cachedRegex(pattern: string): RegExp | null {
   let re = regexCache.get(pattern);
@@ -112,7 +113,6 @@ function cachedRegex(pattern: string): RegExp | null {
     } catch {
       re = null;
     }
-    if (regexCache.size > 1000) regexCache.clear();
     regexCache.set(pattern, re);
   }
   return re;

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { RecentValues } from "../recent_values.ts";
+
 /** How a site writes numbers. */
 export interface NumberRules {
   /** Extension pattern; its first capture group (or the whole match) is the extension. */
@@ -67,10 +69,8 @@ export function extensionOf(text: string, rules: NumberRules): string | null {
   return m[1] ?? m[0];
 }
 
-/** Numbers already found, per numbering (a site's rules never change once made). */
-const PARTY_NUMBERS = new WeakMap<NumberRules, Map<string, string>>();
-/** Entries of each map in {@link PARTY_NUMBERS} before it starts over. */
-const PARTY_NUMBERS_KEPT = 4096;
+/** Numbers found lately, per numbering (a site's rules never change once made). */
+const PARTY_NUMBERS = new WeakMap<NumberRules, RecentValues<string, string>>();
 
 /**
  * The number that names a party: its extension when it is one, else its normalized number.
@@ -84,11 +84,10 @@ const PARTY_NUMBERS_KEPT = 4096;
 export function partyNumber(text: string | null, rules: NumberRules): string | null {
   if (text === null || text === "") return null;
   let known = PARTY_NUMBERS.get(rules);
-  if (known === undefined) PARTY_NUMBERS.set(rules, known = new Map());
+  if (known === undefined) PARTY_NUMBERS.set(rules, known = new RecentValues(4096));
   let number = known.get(text);
   if (number === undefined) {
     number = extensionOf(text, rules) ?? normalizeNumber(text, rules);
-    if (known.size >= PARTY_NUMBERS_KEPT) known.clear();
     known.set(text, number);
   }
   return number;

@@ -9,6 +9,7 @@
 import { parseParams, readQuoted } from "./params.ts";
 import { type NameAddr, NO_PARAMS } from "./types.ts";
 import { parseSipUri } from "./uri.ts";
+import { RecentValues } from "../recent_values.ts";
 
 function skipSpace(text: string, i: number): number {
   while (i < text.length) {
@@ -66,15 +67,12 @@ export function parseNameAddr(text: string): NameAddr | null {
   const known = RECENT.get(text);
   if (known !== undefined) return known;
   const parsed = parseUncached(text);
-  if (RECENT.size >= RECENT_ENTRIES) RECENT.delete(RECENT.keys().next().value!);
   RECENT.set(text, parsed);
   return parsed;
 }
 
-/** Values parsed lately, oldest first. */
-const RECENT = new Map<string, NameAddr | null>();
-/** How many {@link RECENT} keeps. */
-const RECENT_ENTRIES = 512;
+/** Values parsed lately. */
+const RECENT = new RecentValues<string, NameAddr | null>(512);
 
 function parseUncached(text: string): NameAddr | null {
   const raw = text;

@@ -12,6 +12,7 @@ import type { SdpTransformMedia, SdpTransformSession } from "./sdp_transform.d.t
 import { staticPayloadFormat } from "../rtp/payload_types.ts";
 import { multipartBoundary, parseMultipart } from "./multipart.ts";
 import type { BodyPart, SipMessage } from "./types.ts";
+import { RecentValues } from "../recent_values.ts";
 
 /** SDP text longer than this is not parsed. */
 export const MAX_SDP_LENGTH = 256 * 1024;
@@ -313,13 +314,11 @@ export function parseSdp(text: string): SdpSummary | null {
   } catch {
     summary = null;
   }
-  if (SDP_CACHE.size >= SDP_CACHE_ENTRIES) SDP_CACHE.delete(SDP_CACHE.keys().next().value!);
   SDP_CACHE.set(text, summary);
   return summary;
 }
 
-const SDP_CACHE_ENTRIES = 256;
-const SDP_CACHE = new Map<string, SdpSummary | null>();
+const SDP_CACHE = new RecentValues<string, SdpSummary | null>(256);
 
 /** Whether the bytes start (after whitespace) with `v=0`. */
 function startsLikeSdp(body: Uint8Array): boolean {
