@@ -277,12 +277,11 @@ export class Analyzer {
    */
   records(): ReportLists {
     const c = this.#collector;
-    const heapWatched = <T>(list: Iterable<T>) => this.#heapWatched(list);
     const watched = <T>(list: RecordList<T>): RecordList<T> => ({
       get length() {
         return list.length;
       },
-      [Symbol.iterator]: () => heapWatched(list),
+      [Symbol.iterator]: () => this.#heapWatched(list),
     });
     return {
       calls: watched(c?.calls ?? []),

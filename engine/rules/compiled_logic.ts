@@ -88,24 +88,16 @@ export function compileLogic(logic: unknown, options: CompileOptions): CompiledL
         return i === parts.length - 1 ? parts[i]!(data) : null;
       };
     }
-    case "and": {
-      const parts = values.map((v) => compileLogic(v, options));
-      return (data) => {
-        let current: unknown;
-        for (let i = 0; i < parts.length; i++) {
-          current = parts[i]!(data);
-          if (!logicTruthy(current)) return current;
-        }
-        return current;
-      };
-    }
+    case "and":
     case "or": {
+      // Both stop at the first value that decides: a false one for `and`, a true one for `or`.
       const parts = values.map((v) => compileLogic(v, options));
+      const decidedBy = op === "or";
       return (data) => {
         let current: unknown;
         for (let i = 0; i < parts.length; i++) {
           current = parts[i]!(data);
-          if (logicTruthy(current)) return current;
+          if (logicTruthy(current) === decidedBy) return current;
         }
         return current;
       };
