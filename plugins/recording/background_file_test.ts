@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
+import { withTempDir } from "../../tests/support/temp_dir.ts";
 import { BackgroundWriter } from "./background_file.ts";
 import { BufferPool } from "./buffer_pool.ts";
-
-function withTempDir(fn: (dir: string) => Promise<void>) {
-  return async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "pw-background-" });
-    try {
-      await fn(dir);
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
-  };
-}
 
 function bytes(n: number, seed: number): Uint8Array {
   return Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);

@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
+import { withTempDir } from "../../tests/support/temp_dir.ts";
 import { BackgroundWriter } from "./background_file.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { ChunkedWavWriter, SyncFileSink, type WavSink } from "./chunked_wav_writer.ts";
 import { RetainBudget } from "./pcm_chunks.ts";
 import { WavReader } from "./wav_reader.ts";
 import { WavWriter } from "./wav_writer.ts";
-
-function withTempDir(fn: (dir: string) => void | Promise<void>) {
-  return async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "pw-chunked-" });
-    try {
-      await fn(dir);
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
-  };
-}
 
 function random(seed: number): () => number {
   let x = seed >>> 0;

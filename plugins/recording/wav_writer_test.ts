@@ -1,5 +1,6 @@
 import { toolWorks } from "../../tests/support/tools.ts";
 import assert from "node:assert/strict";
+import { withTempDir } from "../../tests/support/temp_dir.ts";
 import { channelOf, dominantFrequency } from "./tone_analysis.ts";
 import { WAV_HEADER_BYTES, WAV_MAX_DATA_BYTES, WavWriter } from "./wav_writer.ts";
 
@@ -52,17 +53,6 @@ function headerSizes(path: string): { riff: number; data: number } {
   const bytes = Deno.readFileSync(path);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return { riff: view.getUint32(4, true), data: view.getUint32(40, true) };
-}
-
-function withTempDir(fn: (dir: string) => void | Promise<void>) {
-  return async () => {
-    const dir = Deno.makeTempDirSync();
-    try {
-      await fn(dir);
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
-  };
 }
 
 Deno.test(
