@@ -22,4 +22,7 @@ for (let packet = 0; packet < Number(seconds) * 50; packet++) {
   writer.write(chunk);
 }
 console.log("ready");
-await new Promise(() => {}); // until killed
+// A pending timer keeps the process alive until the kill (a promise that never settles does not:
+// Deno ends a program whose top-level await can no longer resolve, and the test would race it).
+// Not killed within a minute, it leaves with an error of its own.
+setTimeout(() => Deno.exit(1), 60_000);
